@@ -1,0 +1,1 @@
+"""Settings package: ``base`` plus one small module per session profile (see README)."""

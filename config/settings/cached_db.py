@@ -1,0 +1,9 @@
+"""Profile ``cached_db``: sessions are written to the database and read through Redis.
+
+Reads are as fast as ``cache``; a Redis flush only costs a database read.
+"""
+
+from .base import *  # noqa: F403
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+CACHES = {"default": REDIS_CACHE}  # noqa: F405

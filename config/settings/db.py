@@ -1,0 +1,8 @@
+"""Profile ``db`` (the default): sessions live in the database every server shares.
+
+Any server can serve any request, and sessions survive every server restarting.
+"""
+
+from .base import *  # noqa: F403
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"

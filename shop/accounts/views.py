@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.messages.views import SuccessMessageMixin
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_safe
+from django.views.generic import CreateView
+
+from shop.orders.models import Order
+
+from .forms import SignupForm
+
+
+class SignupView(auth_views.RedirectURLMixin, CreateView):
+    """Create an account and sign in; a same-site ``next`` is honoured, like login's."""
+
+    form_class = SignupForm
+    template_name = "accounts/signup.html"
+    next_page = settings.LOGIN_REDIRECT_URL
+
+    def form_valid(self, form):
+        # login() keeps the anonymous session's data, so the cart comes along.
+        login(self.request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, f"Welcome, {self.request.user.username}! You are signed in.")
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("catalog:product_list")
+    success_message = "Your password was changed."
+
+
+@login_required
+@require_safe
+def order_history(request):
+    orders = Order.objects.filter(user=request.user)
+    return render(request, "accounts/orders.html", {"orders": orders})

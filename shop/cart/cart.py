@@ -1,0 +1,99 @@
+"""The shopping cart, kept in the session whatever engine stores it.
+
+The session holds only ``{product_id: quantity}``; products and prices are always read
+from the database. The caps bound the session's size, so a signed-cookie session stays
+under the browser's 4096-byte cookie limit at the largest cart the shop allows.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shop.catalog.models import Product
+
+CART_SESSION_KEY = "cart"
+MAX_LINES = 50
+MAX_QUANTITY = 99
+
+
+class CartError(ValueError):
+    """A change the cart refuses; the message is meant for the shopper."""
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product: Product
+    quantity: int
+
+    @property
+    def price(self) -> Decimal:
+        return self.product.price
+
+    @property
+    def total(self) -> Decimal:
+        return self.product.price * self.quantity
+
+
+class Cart:
+    def __init__(self, session):
+        self.session = session
+        self.lines = self._valid_lines(session.get(CART_SESSION_KEY))
+        self._loaded = None
+
+    @staticmethod
+    def _valid_lines(stored):
+        """Keep only well-formed lines: a session is data from outside, never trusted."""
+        if not isinstance(stored, dict):
+            return {}
+        return {
+            key: qty
+            for key, qty in stored.items()
+            if isinstance(key, str) and key.isdigit() and type(qty) is int and 0 < qty <= MAX_QUANTITY
+        }
+
+    def add(self, product, quantity, override=False):
+        """Add ``quantity`` to the product's line, or set the line to it with ``override``."""
+        key = str(product.pk)
+        if not product.is_active:
+            raise CartError(f"{product.name} is not for sale.")
+        if key not in self.lines and len(self.lines) >= MAX_LINES:
+            raise CartError(f"A cart holds at most {MAX_LINES} different products.")
+        new_quantity = quantity if override else self.lines.get(key, 0) + quantity
+        if not 1 <= new_quantity <= MAX_QUANTITY:
+            raise CartError(f"You can buy between 1 and {MAX_QUANTITY} of {product.name}.")
+        if new_quantity > product.stock:
+            raise CartError(f"Only {product.stock} of {product.name} left in stock.")
+        self.lines[key] = new_quantity
+        self.save()
+
+    def remove(self, product_id):
+        if self.lines.pop(str(product_id), None) is not None:
+            self.save()
+
+    def clear(self):
+        self.lines = {}
+        self._loaded = None
+        self.session.pop(CART_SESSION_KEY, None)
+
+    def save(self):
+        self._loaded = None
+        self.session[CART_SESSION_KEY] = self.lines
+        # Assigning the same dict object back would not mark the session dirty.
+        self.session.modified = True
+
+    def __iter__(self):
+        """CartLines for the products still for sale, all loaded in one query (once)."""
+        if self._loaded is None:
+            products = Product.objects.active().in_bulk([int(key) for key in self.lines])
+            self._loaded = [
+                CartLine(products[int(key)], quantity)
+                for key, quantity in self.lines.items()
+                if int(key) in products
+            ]
+        return iter(self._loaded)
+
+    def __len__(self):
+        """Units in the cart (what the header shows), without touching the database."""
+        return sum(self.lines.values())
+
+    def total(self):
+        return sum((line.total for line in self), Decimal("0.00"))

@@ -1,0 +1,47 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from shop.catalog.models import Product
+
+from .cart import MAX_QUANTITY, Cart, CartError
+from .forms import CartAddForm
+
+
+def render_cart(request, cart, status=200):
+    context = {"cart": cart, "lines": list(cart), "max_quantity": MAX_QUANTITY}
+    return render(request, "cart/detail.html", context, status=status)
+
+
+@require_safe
+def cart_detail(request):
+    return render_cart(request, Cart(request.session))
+
+
+@require_POST
+def cart_add(request, product_id):
+    product = get_object_or_404(Product.objects.active(), pk=product_id)
+    cart = Cart(request.session)
+    form = CartAddForm(request.POST)
+    if form.is_valid():
+        try:
+            cart.add(product, form.cleaned_data["quantity"], override=form.cleaned_data["override"])
+        except CartError as error:
+            form.add_error("quantity", str(error))
+        else:
+            messages.success(request, f"Your cart now holds {cart.lines[str(product.pk)]} × {product.name}.")
+            return redirect("cart:detail")
+    # Shown where the shopper typed it: the cart page for a changed line, else the product.
+    if form.cleaned_data.get("override"):
+        for error in form.errors["quantity"]:
+            messages.error(request, f"{product.name}: {error}")
+        return render_cart(request, cart, status=400)
+    return render(request, "catalog/product_detail.html", {"product": product, "form": form}, status=400)
+
+
+@require_POST
+def cart_remove(request, product_id):
+    product = get_object_or_404(Product, pk=product_id)
+    Cart(request.session).remove(product.pk)
+    messages.info(request, f"Removed {product.name} from your cart.")
+    return redirect("cart:detail")

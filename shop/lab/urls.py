@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "lab"
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("lab/probe", views.probe, name="probe"),
+]
