@@ -113,7 +113,7 @@ MIDDLEWARE = [
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic gathers here; nginx serves it in the stack.
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 # TEMPLATES
 # ------------------------------------------------------------------------------

@@ -4,8 +4,10 @@ Every server on one host reads the same folder, so it works here; servers on two
 would not see each other's sessions.
 """
 
+from pathlib import Path
+
 from .base import *  # noqa: F403
 
 SESSION_ENGINE = "django.contrib.sessions.backends.file"
-SESSION_FILE_PATH = env.path("SESSION_FILE_PATH", default=BASE_DIR / "run" / "sessions")  # noqa: F405
-SESSION_FILE_PATH.mkdir(parents=True, exist_ok=True)
+SESSION_FILE_PATH = env("SESSION_FILE_PATH", default=str(BASE_DIR / "run" / "sessions"))  # noqa: F405
+Path(SESSION_FILE_PATH).mkdir(parents=True, exist_ok=True)

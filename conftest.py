@@ -1,0 +1,50 @@
+"""Fixtures shared by every app's tests."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from shop.catalog.models import Category, Product
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.create(name="Kitchen", slug="kitchen")
+
+
+@pytest.fixture
+def make_product(category):
+    """Create a product; keyword arguments override the defaults."""
+
+    def make(**fields):
+        n = next(_serial)
+        values = {
+            "category": category,
+            "name": f"Product {n}",
+            "slug": f"product-{n}",
+            "description": f"Description of product {n}",
+            "price": Decimal("12.50"),
+            "stock": 10,
+        }
+        return Product.objects.create(**(values | fields))
+
+    return make
+
+
+@pytest.fixture
+def product(make_product):
+    return make_product(name="Copper Kettle", slug="copper-kettle", price=Decimal("39.90"), stock=5)
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="alice", password="correct-horse-battery")
+
+
+@pytest.fixture
+def shopper_client(client, user):
+    client.force_login(user)
+    return client
