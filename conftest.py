@@ -48,3 +48,13 @@ def user(django_user_model):
 def shopper_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private, throwaway redis-server for the test run."""
+    from shop.stack.services import RedisServer, require_binary
+
+    require_binary("redis-server")
+    with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
+        yield redis.url

@@ -90,10 +90,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# SESSIONS (each profile module sets SESSION_ENGINE; this is the default profile's)
-# ------------------------------------------------------------------------------
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
-
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [

@@ -5,5 +5,6 @@ Reads are as fast as ``cache``; a Redis flush only costs a database read.
 
 from .base import *  # noqa: F403
 
+SHOP_PROFILE = "cached_db"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CACHES = {"default": REDIS_CACHE}  # noqa: F405

@@ -5,4 +5,5 @@ Any server can serve any request, and sessions survive every server restarting.
 
 from .base import *  # noqa: F403
 
+SHOP_PROFILE = "db"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

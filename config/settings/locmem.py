@@ -6,5 +6,6 @@ session, and the shopper is bounced to the login page. This profile exists to sh
 
 from .base import *  # noqa: F403
 
+SHOP_PROFILE = "locmem"
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

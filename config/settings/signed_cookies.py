@@ -6,4 +6,5 @@ holding the cookie can read it), and a copied cookie stays valid until it expire
 
 from .base import *  # noqa: F403
 
+SHOP_PROFILE = "signed_cookies"
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"

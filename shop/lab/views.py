@@ -7,8 +7,6 @@ from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
 
-from .context_processors import session_profile
-
 
 @require_safe
 def healthz(request):
@@ -26,7 +24,7 @@ def probe(request):
             "server": settings.SHOP_SERVER_NAME,
             "pid": os.getpid(),
             "engine": settings.SESSION_ENGINE,
-            "profile": session_profile(),
+            "profile": settings.SHOP_PROFILE,
             "authenticated": user.is_authenticated,
             "username": user.get_username() if user.is_authenticated else None,
             "cart_items": len(Cart(request.session)),

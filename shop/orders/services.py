@@ -63,4 +63,3 @@ def _place_order(user, cart, shipping, checkout_token):
     )
     cart.clear()
     return order
-
