@@ -2,10 +2,13 @@ import os
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
+
+from .session_info import session_cookie_report
 
 
 @require_safe
@@ -30,3 +33,10 @@ def probe(request):
             "cart_items": len(Cart(request.session)),
         }
     )
+
+
+@never_cache
+@require_safe
+def lab(request):
+    """The live page: this request's server and session, and a burst of probes to compare."""
+    return render(request, "lab/lab.html", {"cookie": session_cookie_report(request)})

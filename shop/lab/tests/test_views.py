@@ -1,0 +1,79 @@
+import os
+
+import pytest
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_every_response_names_the_server(client, settings):
+    settings.SHOP_SERVER_NAME = "server7"
+    for url in ["/", "/healthz", "/lab/probe", "/no-such-page/"]:
+        assert client.get(url)["X-Served-By"] == f"server7:{os.getpid()}"
+    assert f"server7:{os.getpid()}" in client.get("/").content.decode()  # the footer too
+
+
+def test_healthz_answers_without_touching_the_session(client):
+    """No django_db mark: any database access (a db session load) would fail this test."""
+    client.cookies["sessionid"] = "some-session-key"
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (200, b"ok")
+    assert "sessionid" not in response.cookies
+
+
+@pytest.mark.django_db
+def test_probe_follows_the_contract(shopper_client, product, settings):
+    settings.SHOP_SERVER_NAME = "server2"
+    shopper_client.post(f"/cart/add/{product.pk}/", {"quantity": 2})
+    response = shopper_client.get("/lab/probe")
+    assert response.json() == {
+        "server": "server2",
+        "pid": os.getpid(),
+        "engine": "django.contrib.sessions.backends.db",
+        "profile": "db",
+        "authenticated": True,
+        "username": "alice",
+        "cart_items": 2,
+    }
+    assert "no-cache" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_probe_sees_an_anonymous_visitor(client):
+    assert client.get("/lab/probe").json() | {"pid": 0} == {
+        "server": "local",
+        "pid": 0,
+        "engine": "django.contrib.sessions.backends.db",
+        "profile": "db",
+        "authenticated": False,
+        "username": None,
+        "cart_items": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_lab_page_shows_this_request(shopper_client):
+    page = shopper_client.get("/lab/").content.decode()
+    assert "<strong>alice</strong>" in page
+    assert 'data-authenticated="true"' in page
+    assert "js/lab.js" in page
+    assert 'data-testid="cookie-payload"' not in page  # a db session cookie is just a key
+
+
+@pytest.mark.django_db
+def test_lab_page_shows_what_a_signed_cookie_carries(settings, user):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    client = Client()
+    client.force_login(user)
+    page = client.get("/lab/").content.decode()
+    assert f"&quot;_auth_user_id&quot;: &quot;{user.pk}&quot;" in page
+    size = len(client.cookies["sessionid"].value)
+    assert f"{size} bytes" in page
+
+
+@pytest.mark.django_db
+def test_lab_page_survives_a_forged_signed_cookie(client, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    client.cookies["sessionid"] = "eyJfYXV0aF91c2VyX2lkIjoiMSJ9:forged:signature"
+    response = client.get("/lab/")
+    assert response.status_code == 200
+    assert "signature does not verify" in response.content.decode()
