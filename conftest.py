@@ -10,6 +10,17 @@ from shop.catalog.models import Category, Product
 _serial = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(request, settings):
+    """PBKDF2 costs ~0.35 s a hash by design, and the tests hash many passwords.
+
+    Not for ``stack`` tests: their gunicorn servers must check the passwords with the
+    real settings.
+    """
+    if not request.node.get_closest_marker("stack"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def category(db):
     return Category.objects.create(name="Kitchen", slug="kitchen")
