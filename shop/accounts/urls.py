@@ -12,6 +12,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout_everywhere/", views.logout_everywhere, name="logout_everywhere"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("orders/", views.order_history, name="orders"),
 ]

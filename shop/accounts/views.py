@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.views import SuccessMessageMixin
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 from django.views.generic import CreateView
 
 from shop.orders.models import Order
@@ -32,7 +32,12 @@ class SignupView(auth_views.RedirectURLMixin, CreateView):
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("catalog:product_list")
-    success_message = "Your password was changed."
+    success_message = "Your password was changed; every other device was logged out."
+
+    def form_valid(self, form):
+        # Saved with the new password; this session then gets the new hash, no other does.
+        form.user.session_epoch += 1
+        return super().form_valid(form)
 
 
 @login_required
@@ -40,3 +45,13 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
 def order_history(request):
     orders = Order.objects.filter(user=request.user)
     return render(request, "accounts/orders.html", {"orders": orders})
+
+
+@login_required
+@require_POST
+def logout_everywhere(request):
+    """Log out this session and every other one, copied signed cookies included."""
+    request.user.end_all_sessions()
+    logout(request)
+    messages.success(request, "You are logged out on every device.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)

@@ -1,0 +1,60 @@
+"""A copied session must stop working after "log out of all devices" or a password change,
+on every engine: signed cookies included, which have no server-side store to delete from."""
+
+import pytest
+from django.test import Client
+
+ENGINES = ["db", "signed_cookies"]
+PASSWORD = "correct-horse-battery"
+NEW = "new-horse-battery"
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, settings):
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    return request.param
+
+
+def logged_in_client(user):
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def replay(cookie):
+    """A second browser presenting a copied session cookie."""
+    thief = Client()
+    thief.cookies["sessionid"] = cookie
+    return thief.get("/lab/probe").json()
+
+
+@pytest.mark.django_db
+def test_logout_everywhere_revokes_a_copied_cookie(engine, user):
+    browser = logged_in_client(user)
+    copied = browser.cookies["sessionid"].value
+    assert replay(copied)["authenticated"] is True
+
+    response = browser.post("/accounts/logout_everywhere/")
+    assert response.status_code == 302
+    assert replay(copied)["authenticated"] is False
+    assert browser.get("/lab/probe").json()["authenticated"] is False
+
+
+@pytest.mark.django_db
+def test_password_change_revokes_other_sessions_but_keeps_this_one(engine, user):
+    browser, other_device = logged_in_client(user), logged_in_client(user)
+    copied = other_device.cookies["sessionid"].value
+    response = browser.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert response.status_code == 302
+    assert browser.get("/lab/probe").json()["authenticated"] is True
+    assert other_device.get("/lab/probe").json()["authenticated"] is False
+    assert replay(copied)["authenticated"] is False
+
+
+@pytest.mark.django_db
+def test_logout_everywhere_is_post_only(shopper_client):
+    assert shopper_client.get("/accounts/logout_everywhere/").status_code == 405
+    assert shopper_client.get("/lab/probe").json()["authenticated"] is True
