@@ -2,6 +2,7 @@
 
 import itertools
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 
@@ -69,3 +70,9 @@ def redis_url(tmp_path_factory):
     require_binary("redis-server")
     with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
         yield redis.url
+
+
+@pytest.fixture
+def session_store(db, settings):
+    """A real session of the configured engine, as a view would get it."""
+    return import_module(settings.SESSION_ENGINE).SessionStore()

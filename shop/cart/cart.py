@@ -47,8 +47,21 @@ class Cart:
         return {
             key: qty
             for key, qty in stored.items()
-            if isinstance(key, str) and key.isdigit() and type(qty) is int and 0 < qty <= MAX_QUANTITY
+            if Cart._is_stored_id(key) and type(qty) is int and 0 < qty <= MAX_QUANTITY
         }
+
+    @staticmethod
+    def _is_stored_id(key):
+        # Exactly what save() writes, str(pk). isdigit() alone passes "²", which int()
+        # refuses, and ids past 64 bits, which the database refuses: both crashed the page.
+        return (
+            isinstance(key, str)
+            and key.isascii()
+            and key.isdigit()
+            and len(key) < 20
+            and key == str(int(key))
+            and int(key) < 2**63
+        )
 
     def add(self, product, quantity, override=False):
         """Add ``quantity`` to the product's line, or set the line to it with ``override``."""
