@@ -41,7 +41,9 @@ def test_check_deploy_passes_in_hardened_mode(profile):
 
 
 def test_check_deploy_warns_without_hardened_mode():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SETTINGS_MODULE="config.settings.db")
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", DJANGO_SETTINGS_MODULE="config.settings.db"
+    )
     assert result.returncode != 0
     assert "SECURE_HSTS_SECONDS" in result.stderr
 
