@@ -137,6 +137,8 @@ TEMPLATES = [
 # nginx is the only client of gunicorn and sets these headers; gunicorn trusts
 # X-Forwarded-* only from 127.0.0.1 (forwarded_allow_ips), so Django can too.
 USE_X_FORWARDED_HOST = True
+# Whose X-Forwarded-For the login throttle believes: nginx, on this host.
+SHOP_TRUSTED_PROXIES = env.list("SHOP_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

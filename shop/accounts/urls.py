@@ -6,11 +6,7 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("logout_everywhere/", views.logout_everywhere, name="logout_everywhere"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),

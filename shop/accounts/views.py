@@ -12,7 +12,7 @@ from django.views.generic import CreateView
 
 from shop.orders.models import Order
 
-from .forms import SignupForm
+from .forms import SignupForm, ThrottledAuthenticationForm
 
 
 class SignupView(auth_views.RedirectURLMixin, CreateView):
@@ -27,6 +27,18 @@ class SignupView(auth_views.RedirectURLMixin, CreateView):
         login(self.request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
         messages.success(self.request, f"Welcome, {self.request.user.username}! You are signed in.")
         return HttpResponseRedirect(self.get_success_url())
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error("__all__", "throttled"):
+            response.status_code = 429
+        return response
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
