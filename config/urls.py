@@ -9,3 +9,5 @@ urlpatterns = [
     path("", include("shop.lab.urls")),
     path("", include("shop.catalog.urls")),
 ]
+
+handler500 = "shop.lab.errors.server_error"
