@@ -97,11 +97,13 @@ class Cart:
         """CartLines for the products still for sale, all loaded in one query (once)."""
         if self._loaded is None:
             products = Product.objects.active().in_bulk([int(key) for key in self.lines])
-            self._loaded = [
-                CartLine(products[int(key)], quantity)
-                for key, quantity in self.lines.items()
-                if int(key) in products
-            ]
+            withdrawn = [key for key in self.lines if int(key) not in products]
+            if withdrawn:
+                # Forget them, so the header count and the line cap agree with what is shown.
+                for key in withdrawn:
+                    del self.lines[key]
+                self.save()
+            self._loaded = [CartLine(products[int(key)], quantity) for key, quantity in self.lines.items()]
         return iter(self._loaded)
 
     def __len__(self):

@@ -15,7 +15,7 @@ from .services import CheckoutError, place_order
 def checkout(request):
     cart = Cart(request.session)
     if request.method != "POST":
-        if not cart.lines:
+        if not list(cart):
             messages.info(request, "Your cart is empty: add something before checking out.")
             return redirect("cart:detail")
         form = CheckoutForm.for_user(request.user)

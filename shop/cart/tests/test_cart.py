@@ -220,3 +220,15 @@ def test_garbage_in_the_session_is_ignored(session_store, product, stored):
 def test_good_lines_survive_next_to_garbage(session_store, product):
     session_store[CART_SESSION_KEY] = {str(product.pk): 2, "x": 3, "7": "many"}
     assert quantities(Cart(session_store)) == {"Copper Kettle": 2}
+
+
+def test_withdrawn_lines_are_forgotten_once_seen(cart, session_store, product, make_product):
+    """Else the header would count units the cart page does not show, and they would hold a line."""
+    cart.add(product, 3)
+    cart.add(make_product(name="Oak Board"), 1)
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    cart = reloaded(session_store)
+    assert len(cart) == 4  # the header's count does not touch the database...
+    list(cart)
+    assert len(cart) == 1  # ...but once the lines are loaded, it agrees with them
+    assert len(reloaded(session_store)) == 1

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from shop.cart.cart import CART_SESSION_KEY, MAX_QUANTITY
+from shop.catalog.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +185,23 @@ def test_cart_page_query_count_does_not_grow_with_lines(
     with django_assert_max_num_queries(2):
         page = client.get("/cart/")
     assert page.text.count('name="quantity"') == line_count
+
+
+def test_a_product_withdrawn_from_sale_leaves_the_cart_and_its_count(client, product, make_product):
+    board = make_product(name="Oak Board")
+    add(client, product, 2)
+    add(client, board, 1)
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    page = client.get("/cart/")
+    assert 'href="/p/copper-kettle/"' not in page.text
+    assert header_count(page) == 1  # the header agrees with the lines shown
+    assert header_count(client.get("/")) == 1
+    assert stored(client) == {str(board.pk): 1}
+
+
+def test_a_deleted_product_leaves_the_cart_and_its_count(client, product):
+    add(client, product, 2)
+    product.delete()
+    page = client.get("/cart/")
+    assert "Your cart is empty." in page.text
+    assert header_count(page) == 0

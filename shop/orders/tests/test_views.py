@@ -163,3 +163,11 @@ def test_order_detail_sends_an_anonymous_visitor_to_login(client, user, make_ord
     response = client.get(f"/orders/{order.pk}/")
     assert response.status_code == 302
     assert response["Location"] == f"/accounts/login/?next=/orders/{order.pk}/"
+
+
+def test_a_cart_of_withdrawn_products_is_sent_back_to_the_cart(shopper_client, product):
+    add(shopper_client, product, 1)
+    Product.objects.filter(pk=product.pk).update(is_active=False)
+    response = shopper_client.get("/checkout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/cart/"
