@@ -231,4 +231,4 @@ def test_withdrawn_lines_are_forgotten_once_seen(cart, session_store, product, m
     assert len(cart) == 4  # the header's count does not touch the database...
     list(cart)
     assert len(cart) == 1  # ...but once the lines are loaded, it agrees with them
-    assert len(reloaded(session_store)) == 1
+    assert len(reloaded(cart.session)) == 1
