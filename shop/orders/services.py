@@ -29,7 +29,10 @@ def place_order(user, cart, shipping, checkout_token=None):
         if checkout_token is None:
             raise
         # The same form won a race a moment ago: hand back its order, not a second one.
-        return Order.objects.get(user=user, checkout_token=checkout_token)
+        order = Order.objects.filter(user=user, checkout_token=checkout_token).first()
+        if order is None:  # someone else's token: never theirs to see
+            raise CheckoutError("This checkout form was already used. Please reload the page.") from None
+        return order
 
 
 def _place_order(user, cart, shipping, checkout_token):

@@ -1,7 +1,9 @@
 import uuid
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.conf import settings
 
 from shop.cart.cart import Cart
 from shop.catalog.models import Product
@@ -166,3 +168,17 @@ def test_buying_the_last_unit_leaves_zero(user, cart, product):
     cart.add(product, 5)
     place_order(user, cart, SHIPPING)
     assert stock(product) == 0
+
+
+
+def test_another_users_checkout_token_is_refused_not_a_500(user, cart, product, django_user_model):
+    token = uuid.uuid4()
+    other_cart = Cart(import_module(settings.SESSION_ENGINE).SessionStore())
+    cart.add(product, 1)
+    other_cart.add(product, 1)
+    place_order(user, cart, SHIPPING, token)
+    other = django_user_model.objects.create_user("mallory", password="x-secret-2")
+    with pytest.raises(CheckoutError, match="already used"):
+        place_order(other, other_cart, SHIPPING, token)
+    assert stock(product) == 4
+    assert list(other_cart)  # nothing happened to the other shopper's cart
