@@ -1,0 +1,289 @@
+"""The shop's topology on one machine: N gunicorn servers behind nginx, stores on demand.
+
+``Stack`` is the one object that ``manage.py runstack`` and the tests use::
+
+    with Stack(profile="cache", servers=3, port=0, run_dir=tmp) as stack:
+        urlopen(stack.url + "lab/probe")
+        stack.kill("server2")        # the stack notices and starts it again
+        stack.restart()              # every server, one at a time, nginx keeps serving
+
+Children are stopped in order (nginx, servers, stores), and none outlives the stack.
+"""
+
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from .children import Console, StackError, free_ports, port_is_free, wait_until
+from .nginx import BALANCES, nginx_child, render_config
+from .servers import Server, healthz
+from .services import PostgresCluster, RedisServer
+
+# The session profiles of DESIGN.md, each a module config.settings.<profile>.
+PROFILES = ("db", "locmem", "file", "cache", "cached_db", "signed_cookies")
+REDIS_PROFILES = frozenset({"cache", "cached_db"})
+DATABASES = ("sqlite", "postgres")
+DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
+# A server that dies this many times in a row, each time within CRASH_WINDOW seconds of
+# starting, is broken (an import error, say): restarting it forever would hide that.
+CRASH_LIMIT = 3
+CRASH_WINDOW = 10
+
+
+class Stack:
+    def __init__(self, profile="db", servers=3, workers=2, port=8000, balance="round_robin", db="sqlite",
+                 run_dir=None, env=None, setup_commands=(), out=None):  # fmt: skip
+        """``port=0`` picks a free port; ``env`` adds to os.environ for every child;
+        ``setup_commands`` are manage.py command lines run after migrate (``"seed_catalog
+        --if-empty"``); ``out`` receives the prefixed log (default: stdout)."""
+        if profile not in PROFILES:
+            raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        if balance not in BALANCES:
+            raise StackError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
+        if db not in DATABASES:
+            raise StackError(f"unknown db {db!r}; choose one of {', '.join(DATABASES)}")
+        if servers < 1 or workers < 1:
+            raise StackError("a stack needs at least one server with at least one worker")
+        self.profile, self.server_count, self.workers = profile, servers, workers
+        self.port, self.balance, self.db = port, balance, db
+        self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+        self.console = Console(out or sys.stdout)
+        self.base_env = {**os.environ, **(env or {})}
+        self.setup_commands = [shlex.split(line) for line in setup_commands]
+        self.env = None  # what the servers run with, once started
+        self.servers, self.stores, self.nginx = [], [], None
+        self.failure = None  # why the stack stopped itself, if it did
+        self.stopped = threading.Event()
+        self._lock = threading.RLock()
+        self._stopping = False
+        self._pid_file = None
+        self._monitor = None
+
+    # Starting ------------------------------------------------------------------------
+    def start(self):
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def _start(self):
+        self._claim_run_dir()
+        if self.port and not port_is_free(self.port):
+            raise StackError(f"port {self.port} is already in use on 127.0.0.1; choose another with --port")
+        nginx_port, redis_port, postgres_port, *server_ports = free_ports(3 + self.server_count)
+        self.port = self.port or nginx_port
+        self.env = self._start_stores(self._django_env(), redis_port, postgres_port)
+        self.say(f"collecting static files into {self.env['STATIC_ROOT']}")
+        self.manage("collectstatic", "--noinput")
+        self.say(f"migrating the database ({self.db})")
+        self.manage("migrate", "--noinput")
+        for command in self.setup_commands:
+            self.say(f"manage.py {shlex.join(command)}")
+            for line in self.manage(*command).splitlines():
+                self.console.line("manage", line)
+        self.servers = [
+            Server(f"server{k}", port, self.workers, self.env, self.console)
+            for k, port in enumerate(server_ports, start=1)
+        ]
+        for server in self.servers:
+            server.start()
+        for server in self.servers:
+            server.wait_serving()
+        render_config(self.run_dir, self.port, self.servers, self.balance)
+        self.nginx = nginx_child(self.run_dir, self.console)
+        self.nginx.start()
+        wait_until(lambda: healthz(self.port), 20, "waiting for /healthz through nginx", self.nginx)
+        self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
+        self._monitor.start()
+
+    def _claim_run_dir(self):
+        """One stack per run folder: its files (nginx.conf, logs, redis data) are not shareable."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        pid_file = self.run_dir / "stack.pid"
+        try:
+            owner = int(pid_file.read_text())
+            os.kill(owner, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            pid_file.write_text(f"{os.getpid()}\n")
+            self._pid_file = pid_file
+            return
+        raise StackError(f"a stack (pid {owner}) already runs from {self.run_dir}; stop it first")
+
+    def _django_env(self):
+        env = dict(self.base_env)
+        env["DJANGO_SETTINGS_MODULE"] = f"config.settings.{self.profile}"
+        env["STATIC_ROOT"] = str(self.run_dir / "static")
+        env["SECRET_KEY"] = env.get("SECRET_KEY") or self._secret_key()
+        env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
+        if self.profile == "file":
+            env.setdefault("SESSION_FILE_PATH", str(self.run_dir / "sessions"))
+        return env
+
+    def _secret_key(self):
+        """Generated once per run folder and kept, so sessions survive a full stop and start."""
+        path = self.run_dir / "secret_key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        return path.read_text().strip()
+
+    def _start_stores(self, env, redis_port, postgres_port):
+        if self.profile in REDIS_PROFILES and not env.get("REDIS_URL"):
+            redis = RedisServer(self.run_dir / "redis", redis_port, self.console)
+            self.stores.append(redis)
+            redis.start()
+            env["REDIS_URL"] = redis.url
+            self.say(f"redis-server started on port {redis_port}")
+        if self.db == "postgres":
+            if env.get("DATABASE_URL"):
+                self.say("--db postgres: the servers use the throwaway cluster, not DATABASE_URL")
+            postgres = PostgresCluster(postgres_port, self.console)
+            self.stores.append(postgres)
+            postgres.start()
+            env["DATABASE_URL"] = postgres.url()
+            self.say(f"PostgreSQL cluster started on port {postgres_port} in {postgres.root}")
+        return env
+
+    def manage(self, *args):
+        """Run a manage.py command with the servers' settings and database; returns its stdout."""
+        result = subprocess.run(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
+            env=self.env, cwd=settings.BASE_DIR, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode:
+            raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+        return result.stdout
+
+    # Running -------------------------------------------------------------------------
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def say(self, text):
+        self.console.line("stack", text)
+
+    def describe(self):
+        servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)
+        return (f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
+                f"workers ({servers}), {self.balance}, db {self.db}")  # fmt: skip
+
+    def server(self, which):
+        """A server by name (``"server2"``) or by number (``2``)."""
+        name = f"server{which}" if isinstance(which, int) else which
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise StackError(f"no server {which!r}; this stack has {', '.join(s.name for s in self.servers)}")
+
+    def pids(self):
+        """Every live process of the stack, by child name (for checks that none is left)."""
+        children = [self.nginx, *(s.child for s in self.servers), *(store.child for store in self.stores)]
+        return {child.name: child.pids() for child in children if child and child.popen}
+
+    def kill(self, server, sig=signal.SIGKILL):
+        """Send ``sig`` to every process of one server, as a crash would; the monitor restarts it."""
+        self.server(server).child.signal(sig, group=True)
+
+    def restart(self, server=None):
+        """Restart one server, or all of them one at a time; nginx serves from the others.
+
+        Call it from a thread that lives as long as the stack (see ``children.command``).
+        """
+        for target in self.servers if server is None else [self.server(server)]:
+            with self._lock:
+                if self._stopping:
+                    raise StackError("the stack is stopping")
+                target.restarting = True
+            try:
+                old_pid = target.pid
+                target.child.stop()
+                target.start()
+                target.wait_serving()
+                self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
+            finally:
+                target.restarting = False
+
+    def _watch(self):
+        """Restart servers that die; stop everything if nginx or a store dies."""
+        while not self._stopping:
+            time.sleep(0.2)
+            with self._lock:
+                failure = None if self._stopping else self._check_children()
+            if failure:
+                self.failure = failure
+                self.say(f"FATAL: {failure}; stopping the stack")
+                self.stop()
+            for server in self.servers:
+                back = not (server.serving or server.restarting or self._stopping)
+                if back and healthz(server.port):
+                    server.serving = True
+                    self.say(f"{server.name} is serving again (pid {server.pid})")
+        # Servers this thread restarted die with it (parent-death signal): outlive them.
+        self.stopped.wait()
+
+    def _check_children(self):
+        for child in [self.nginx, *(store.child for store in self.stores)]:
+            if child.exit_code is not None:
+                return f"{child.name} exited unexpectedly ({child.describe_exit()})"
+        for server in self.servers:
+            if server.restarting or server.child.exit_code is None:
+                continue
+            quick = time.monotonic() - server.child.started_at < CRASH_WINDOW
+            server.quick_exits = server.quick_exits + 1 if quick else 0
+            if server.quick_exits >= CRASH_LIMIT:
+                return (f"{server.name} died {CRASH_LIMIT} times within {CRASH_WINDOW}s of starting:\n"
+                        f"{server.child.tail()}")  # fmt: skip
+            self.say(f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
+                     f"nginx serves from the others while it starts again on port {server.port}")  # fmt: skip
+            server.child.stop()
+            server.start()
+        return None
+
+    def wait(self, timeout=None):
+        """Block until the stack stops (see ``failure`` for why, if it stopped itself)."""
+        return self.stopped.wait(timeout)
+
+    # Stopping ------------------------------------------------------------------------
+    def stop(self):
+        """Stop nginx first (no new requests), then the servers, then the stores. Idempotent."""
+        with self._lock:
+            if self._stopping:
+                already = True
+            else:
+                already, self._stopping = False, True
+        if already:
+            self.stopped.wait()
+            return
+        self.say("stopping nginx, then the servers, then the stores")
+        if self.nginx:
+            self.nginx.stop()
+        for server in self.servers:  # all at once: each takes a second to wind down
+            server.child.terminate()
+        for server in self.servers:
+            server.child.stop()
+        for store in reversed(self.stores):
+            store.stop()
+        if self._pid_file:
+            self._pid_file.unlink(missing_ok=True)
+        self.stopped.set()
+        if self._monitor and self._monitor is not threading.current_thread():
+            self._monitor.join()
