@@ -1,0 +1,157 @@
+import argparse
+import os
+import re
+import signal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+
+from shop.stack.children import StackError
+from shop.stack.nginx import BALANCES
+from shop.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, Stack
+
+RESTART_REQUEST = "restart.request"
+
+EPILOG = f"""\
+environment:
+  DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS pass through to every server as
+  given. Without SECRET_KEY, one is generated once into RUN_DIR/secret_key (mode 600) and
+  reused, so sessions survive a full stop and start. --db postgres replaces DATABASE_URL
+  with a throwaway cluster's (created in a temporary folder, deleted at stop); the cache
+  and cached_db profiles start a private redis-server (data in RUN_DIR/redis) unless
+  REDIS_URL is set. GUNICORN_CMD_ARGS adds gunicorn options (config/gunicorn.conf.py).
+
+stopping and restarting:
+  Ctrl-C, SIGTERM or SIGHUP stop nginx, then the servers, then the stores, and leave no
+  process, pid file or port behind. A server that dies is reported and started again on
+  its port while nginx serves from the others; if nginx or a store dies, everything stops
+  and the command exits with status 1.
+  `manage.py runstack --restart` (every server, one at a time) or `--restart server2`
+  restarts servers of the stack running from --run-dir while nginx keeps serving: it
+  writes RUN_DIR/{RESTART_REQUEST} and sends SIGUSR1 to that runstack process.
+
+run folder (default {DEFAULT_RUN_DIR}):
+  nginx.conf (rendered from nginx/shop.conf.template), logs/access.log and logs/error.log
+  (nginx), static/ (collectstatic, served by nginx), secret_key, stack.pid. nginx also
+  answers GET /nginx/ping itself, for benchmarks without Django.
+"""
+
+
+class Formatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's option order, with the description's paragraphs kept as written."""
+
+
+class Command(BaseCommand):
+    help = """\
+Run the shop the way it is deployed, on this machine: collect static files and migrate,
+start N gunicorn servers (SHOP_SERVER_NAME=server1..N, W sync workers each, on free
+127.0.0.1 ports), and nginx in front of them on 127.0.0.1:PORT as the load balancer,
+serving /static/ itself. Every server runs config.settings.<PROFILE>, so --profile alone
+decides where sessions live. Waits until /healthz answers through nginx, prints the URL,
+and streams every child's output prefixed with its name ([server1], [nginx], [redis])."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        kwargs.update(formatter_class=Formatter, epilog=EPILOG)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument("--profile", choices=PROFILES, default="db", help="session profile (default: db)")
+        parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
+        parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
+        parser.add_argument("--port", type=int, default=8000,
+                            help="nginx's port on 127.0.0.1; 0 picks a free one (default: 8000)")  # fmt: skip
+        parser.add_argument(
+            "--balance", choices=BALANCES, default="round_robin",
+            help="how nginx picks a server: round_robin (default); ip_hash (every local client is "
+                 "127.0.0.1, so all requests go to one server); sticky_cookie (hash of the session "
+                 "cookie, consistent)",
+        )  # fmt: skip
+        parser.add_argument("--db", choices=DATABASES, default="sqlite",
+                            help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
+                                 "postgres: a throwaway PostgreSQL cluster (default: sqlite)")  # fmt: skip
+        parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the run folder, see below")
+        parser.add_argument("--manage", action="append", default=[], metavar="'COMMAND ARGS'",
+                            help="a manage.py command to run after migrate, before the servers start, "
+                                 "with their settings and database, e.g. 'seed_catalog --if-empty'; "
+                                 "repeatable; its output is shown")  # fmt: skip
+        parser.add_argument("--restart", nargs="?", const="all", metavar="SERVER",
+                            help="do not start a stack: restart SERVER (or every server) of the one "
+                                 "already running from --run-dir")  # fmt: skip
+
+    def handle(self, *args, **options):
+        if options["restart"]:
+            return self.request_restart(options["run_dir"], options["restart"])
+        try:
+            stack = Stack(
+                profile=options["profile"], servers=options["servers"], workers=options["workers"],
+                port=options["port"], balance=options["balance"], db=options["db"],
+                run_dir=options["run_dir"], setup_commands=options["manage"], out=self.stdout,
+            )  # fmt: skip
+        except StackError as error:
+            raise CommandError(error) from None
+        self.start(stack)
+        self.stdout.write(
+            self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
+            + f"`manage.py runstack --restart [serverK]` restarts servers (runstack pid {os.getpid()})."
+        )
+        self.serve(stack)
+        if stack.failure:
+            raise CommandError(f"the stack stopped because {stack.failure}")
+        self.stdout.write("Stopped: no process of the stack is left.")
+
+    def start(self, stack):
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        # While starting, a stop request interrupts the start, which stops what it started.
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGHUP, interrupt)
+        try:
+            stack.start()
+        except StackError as error:
+            raise CommandError(error) from None
+        except KeyboardInterrupt:
+            message = "interrupted while starting; everything started so far is stopped"
+            raise CommandError(message, returncode=130) from None
+
+    def serve(self, stack):
+        # Handlers only take note: stopping and restarting run here, in the main thread, which
+        # also spawned the children and so outlives them (their parent-death signal).
+        pending = []
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
+            signal.signal(signum, lambda signum, frame: pending.append(signum))
+        while not stack.wait(0.2):
+            while pending and not stack.stopped.is_set():
+                signum = pending.pop(0)
+                if signum == signal.SIGUSR1:
+                    self.restart(stack)
+                else:
+                    stack.say(f"{signal.Signals(signum).name} received: stopping")
+                    stack.stop()
+
+    def restart(self, stack):
+        request = stack.run_dir / RESTART_REQUEST
+        try:
+            which = request.read_text().strip()
+            request.unlink()
+        except FileNotFoundError:
+            which = "all"
+        try:
+            stack.restart(None if which == "all" else which)
+        except StackError as error:
+            stack.say(f"restart of {which} failed: {error}")
+
+    def request_restart(self, run_dir, which):
+        if which != "all" and not re.fullmatch(r"server\d+", which):
+            raise CommandError(f"--restart takes a server name such as server2, not {which!r}")
+        try:
+            pid = int((run_dir / "stack.pid").read_text())
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                running = b"runstack" in file.read()
+        except (FileNotFoundError, ValueError):
+            running = False
+        if not running:
+            raise CommandError(f"no runstack is running from {run_dir}")
+        (run_dir / RESTART_REQUEST).write_text(which)
+        os.kill(pid, signal.SIGUSR1)
+        self.stdout.write(f"Asked runstack (pid {pid}) to restart {which}; its console shows the progress.")
