@@ -1,0 +1,188 @@
+"""``manage.py runstack`` as a person runs it: started, signalled, restarted, and left clean."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from shop.stack.children import port_is_listening
+from shop.stack.services import require_binary
+from shop.stack.testing import Browser
+
+pytestmark = pytest.mark.stack
+
+READY = r"Shop running at (http://127\.0\.0\.1:(\d+)/)"
+PASSWORD = "a-long-password-for-tests-7"
+
+
+def manage(*args, **kwargs):
+    command = [sys.executable, "manage.py", *args]
+    return subprocess.Popen(command, cwd=settings.BASE_DIR, text=True, **kwargs)
+
+
+def process_tree():
+    """{pid: (ppid, state)} of every process (Linux /proc)."""
+    tree = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                state, ppid = file.read().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        tree[int(entry)] = (int(ppid), state)
+    return tree
+
+
+def still_running(pids):
+    tree = process_tree()
+    return [pid for pid in pids if pid in tree and tree[pid][1] != "Z"]
+
+
+class Runstack:
+    """``manage.py runstack`` in a subprocess, its console collected line by line."""
+
+    def __init__(self, run_dir, database_url, *options):
+        self.run_dir = run_dir
+        self.process = manage(
+            "runstack", "--port", "0", "--run-dir", str(run_dir), *options,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+
+    @property
+    def output(self):
+        return "\n".join(self.lines)
+
+    def wait_for(self, pattern, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if match := re.search(pattern, line):
+                    return match
+            if self.process.poll() is not None:
+                self._reader.join(5)
+                pytest.fail(f"runstack exited ({self.process.returncode}) before {pattern!r}:\n{self.output}")
+            time.sleep(0.1)
+        pytest.fail(f"no {pattern!r} within {timeout}s:\n{self.output}")
+
+    def descendants(self):
+        tree = process_tree()
+        found, frontier = set(), {self.process.pid}
+        while frontier:
+            frontier = {pid for pid, (ppid, _) in tree.items() if ppid in frontier}
+            found |= frontier
+        return found
+
+    def ports(self):
+        """nginx's, the servers' and redis's ports, from the console and nginx.conf."""
+        config = (self.run_dir / "nginx.conf").read_text()
+        ports = [int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+)", config)]
+        ports.append(int(re.search(READY, self.output).group(2)))
+        ports.extend(int(port) for port in re.findall(r"redis-server started on port (\d+)", self.output))
+        return ports
+
+    def finish(self, timeout=30):
+        self.process.wait(timeout)
+        self._reader.join(5)
+        return self.process.returncode
+
+
+@pytest.fixture
+def runstack(stack_database):
+    """Start ``manage.py runstack`` processes; any still running at the end is stopped."""
+    require_binary("nginx")
+    require_binary("redis-server")
+    started = []
+
+    def start(run_dir, *options):
+        started.append(Runstack(run_dir, stack_database, *options))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.process.terminate()
+            process.finish()
+
+
+def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_path, runstack):
+    run_dir = tmp_path / "run"
+    first = runstack(run_dir, "--profile", "cache", "--servers", "2", "--workers", "1")
+    browser = Browser(first.wait_for(READY).group(1))
+    fields = {"username": "survivor", "password1": PASSWORD, "password2": PASSWORD}
+    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status == 302
+    page, product_id = browser.product_for_sale()
+    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status == 302
+    processes, ports = first.descendants(), first.ports()
+    assert len(processes) >= 8  # nginx master + 2 workers, 2 x (gunicorn master + worker), redis
+    assert len(ports) == 4
+
+    first.process.send_signal(signal.SIGINT)
+    assert first.finish() == 0, first.output
+    assert "Stopped: no process of the stack is left." in first.output
+    assert still_running(processes) == []
+    assert [port for port in ports if port_is_listening(port)] == []
+    assert sorted(path.name for path in run_dir.iterdir()) == [
+        "logs", "nginx.conf", "redis", "secret_key", "static", "tmp",
+    ]  # fmt: skip
+    assert (run_dir / "secret_key").stat().st_mode & 0o777 == 0o600
+
+    # Same run folder: same SECRET_KEY and the same Redis data, so the same session.
+    second = runstack(run_dir, "--profile", "cache", "--servers", "2", "--workers", "1")
+    browser.base_url = second.wait_for(READY).group(1).rstrip("/")  # cookies ignore the port
+    probe = browser.probe()
+    assert (probe["username"], probe["cart_items"]) == ("survivor", 3)
+    second.process.send_signal(signal.SIGTERM)
+    assert second.finish() == 0, second.output
+
+
+def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_path, runstack):
+    run_dir = tmp_path / "run"
+    stack = runstack(run_dir, "--profile", "cached_db", "--servers", "2", "--workers", "1")
+    stack.wait_for(READY)
+    request = manage("runstack", "--restart", "server1", "--run-dir", str(run_dir), stdout=subprocess.PIPE)
+    assert request.wait(30) == 0
+    stack.wait_for(r"\[stack\] server1 restarted \(pid \d+ -> \d+\)", timeout=30)
+
+    processes = stack.descendants()
+    redis = [pid for pid in processes if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(redis[0], signal.SIGKILL)
+    assert stack.finish() == 1
+    assert "redis exited unexpectedly (killed by SIGKILL)" in stack.output
+    assert still_running(processes) == []
+    assert not (run_dir / "stack.pid").exists()
+
+    orphan_request = manage(
+        "runstack", "--restart", "--run-dir", str(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert orphan_request.wait(30) == 1
+    assert "no runstack is running from" in orphan_request.stdout.read()
+
+
+def test_a_busy_port_is_refused_before_anything_starts(tmp_path, stack_database):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = manage(
+            "runstack", "--port", str(port), "--run-dir", str(tmp_path),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        assert command.wait(30) == 1
+        assert f"port {port} is already in use" in command.stdout.read()
+    assert list(tmp_path.iterdir()) == []
