@@ -8,6 +8,9 @@ import pytest
 
 from shop.catalog.models import Category, Product
 
+# Fixtures that start the real stack (start_stack, stack_database), for every app's tests.
+pytest_plugins = ["shop.stack.testing"]
+
 _serial = itertools.count(1)
 
 
