@@ -179,9 +179,12 @@ if SHOP_SECURE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "shop.lab.request_id.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
+        "plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }

@@ -1,7 +1,11 @@
+import logging
 import os
 
 import pytest
+from django.conf import settings
 from django.test import Client
+
+from shop.lab.request_id import RequestIdFilter
 
 
 @pytest.mark.django_db
@@ -77,3 +81,14 @@ def test_lab_page_survives_a_forged_signed_cookie(client, settings):
     response = client.get("/lab/")
     assert response.status_code == 200
     assert "signature does not verify" in response.content.decode()
+
+
+
+@pytest.mark.django_db
+def test_django_log_lines_carry_the_request_id(client, caplog):
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client.get("/no-such-page/", HTTP_X_REQUEST_ID="abc123")
+    assert [record.request_id for record in caplog.records] == ["abc123"]
+    formatter = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    assert "rid=abc123" in formatter.format(caplog.records[0])
