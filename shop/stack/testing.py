@@ -1,88 +1,22 @@
-"""pytest support for tests through the real stack: fixtures and a small cookie-keeping client.
+"""pytest support for tests through the real stack: fixtures, and the cookie-keeping client.
 
 Use it as a plugin (``pytest_plugins = ["shop.stack.testing"]`` in the top-level conftest.py)
 or import the fixtures into a conftest. Every stack runs in its own temporary run folder on
 free ports; SQLite stacks share one migrated and seeded database file for the session.
 """
 
-import http.cookiejar
-import json
 import os
-import re
 import subprocess
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 
+from .client import Browser, Response  # noqa: F401 (tests import the client from here)
 from .services import require_binary
 from .stack import REDIS_PROFILES, Stack
 
 SEED_PRODUCTS = 20
-
-
-@dataclass
-class Response:
-    status: int
-    headers: object
-    text: str
-
-    def header(self, name):
-        return self.headers.get(name)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """Keeps cookies like a browser, but never follows redirects: tests look at them."""
-
-    def __init__(self, base_url):
-        self.base_url = base_url.rstrip("/")
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect
-        )
-
-    def request(self, path, data=None):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        # Browsers send Origin with a POST, and Django's CSRF check compares it with the host
-        # it sees: through nginx, that needs X-Forwarded-Host with the port.
-        headers = {"Origin": self.base_url} if data is not None else {}
-        request = urllib.request.Request(self.base_url + path, data=body, headers=headers)  # noqa: S310 (http://127.0.0.1)
-        try:
-            response = self.opener.open(request, timeout=15)
-        except urllib.error.HTTPError as error:  # any status >= 300, since redirects are not followed
-            response = error
-        with response:
-            return Response(response.status, response.headers, response.read().decode())
-
-    def get(self, path):
-        return self.request(path)
-
-    def submit(self, form_page, action, fields):
-        """POST ``fields`` to ``action`` with the CSRF token of the form on ``form_page``."""
-        page = self.get(form_page)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        assert token, f"no CSRF token in {form_page} (HTTP {page.status})"
-        return self.request(action, {**fields, "csrfmiddlewaretoken": token.group(1)})
-
-    def probe(self):
-        response = self.get("/lab/probe")
-        assert response.status == 200, response.text
-        return json.loads(response.text)
-
-    def product_for_sale(self):
-        """(product page, product id) of the first product listed on the home page."""
-        slug = re.search(r'href="/p/([^"/]+)/"', self.get("/").text).group(1)
-        page = f"/p/{slug}/"
-        return page, int(re.search(r'action="/cart/add/(\d+)/"', self.get(page).text).group(1))
 
 
 def manage(env, *args):
