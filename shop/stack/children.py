@@ -131,7 +131,6 @@ class Child:
         self.run_as = run_as
         self.stop_signal = stop_signal
         self.popen = None
-        self.started_at = None
         self._recent = collections.deque(maxlen=20)
         self._pump = None
 
@@ -148,7 +147,6 @@ class Child:
             text=True,
             errors="replace",
         )
-        self.started_at = time.monotonic()
         self._pump = threading.Thread(target=self._copy_output, name=f"log-{self.name}", daemon=True)
         self._pump.start()
 

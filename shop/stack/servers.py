@@ -34,7 +34,7 @@ class Server:
         self.child = Child(name, argv, console, env={**env, "SHOP_SERVER_NAME": name}, cwd=settings.BASE_DIR)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.serving = False  # answered /healthz since it last started
-        self.quick_exits = 0
+        self.failed_starts = 0  # exits in a row before it served
 
     @property
     def pid(self):

@@ -32,10 +32,9 @@ PROFILES = ("db", "locmem", "file", "cache", "cached_db", "signed_cookies")
 REDIS_PROFILES = frozenset({"cache", "cached_db"})
 DATABASES = ("sqlite", "postgres")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
-# A server that dies this many times in a row, each time within CRASH_WINDOW seconds of
-# starting, is broken (an import error, say): restarting it forever would hide that.
+# A server that dies this many times in a row before ever answering /healthz is broken (an
+# import error, say): restarting it forever would hide that. Killing a serving one is not.
 CRASH_LIMIT = 3
-CRASH_WINDOW = 10
 
 
 class Stack:
@@ -247,11 +246,9 @@ class Stack:
         for server in self.servers:
             if server.restarting or server.child.exit_code is None:
                 continue
-            quick = time.monotonic() - server.child.started_at < CRASH_WINDOW
-            server.quick_exits = server.quick_exits + 1 if quick else 0
-            if server.quick_exits >= CRASH_LIMIT:
-                return (f"{server.name} died {CRASH_LIMIT} times within {CRASH_WINDOW}s of starting:\n"
-                        f"{server.child.tail()}")  # fmt: skip
+            server.failed_starts = 0 if server.serving else server.failed_starts + 1
+            if server.failed_starts >= CRASH_LIMIT:
+                return f"{server.name} died {CRASH_LIMIT} times before serving:\n{server.child.tail()}"
             self.say(f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
                      f"nginx serves from the others while it starts again on port {server.port}")  # fmt: skip
             server.child.stop()
