@@ -10,6 +10,7 @@
 Children are stopped in order (nginx, servers, stores), and none outlives the stack.
 """
 
+import contextlib
 import os
 import secrets
 import shlex
@@ -202,9 +203,11 @@ class Stack:
         """Send ``sig`` to every process of one server, as a crash would; the monitor restarts it."""
         self.server(server).child.signal(sig, group=True)
 
-    def restart(self, server=None):
+    def restart(self, server=None, env=None):
         """Restart one server, or all of them one at a time; nginx serves from the others.
 
+        ``env`` changes variables of the restarted servers from then on, as a rolling deploy of
+        new settings would (a new SECRET_KEY, say); ``self.env`` keeps the start's values.
         Call it from a thread that lives as long as the stack (see ``children.command``).
         """
         for target in self.servers if server is None else [self.server(server)]:
@@ -215,11 +218,28 @@ class Stack:
             try:
                 old_pid = target.pid
                 target.child.stop()
+                target.child.env.update(env or {})
                 target.start()
                 target.wait_serving()
                 self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
             finally:
                 target.restarting = False
+
+    @contextlib.contextmanager
+    def store_outage(self, store):
+        """Stop ``store`` (a RedisServer of ``stores``) for the block, then start it again.
+
+        The servers see the outage; the monitor, which stops the stack when a store dies, waits
+        for the block to end. A RedisServer comes back on its port with the data in its folder.
+        """
+        with self._lock:
+            if self._stopping:
+                raise StackError("the stack is stopping")
+            store.stop()
+            try:
+                yield store
+            finally:
+                store.start()
 
     def _watch(self):
         """Restart servers that die; stop everything if nginx or a store dies."""
