@@ -115,8 +115,13 @@ class Console:
 
     def line(self, who, text):
         with self._lock:
-            self.stream.write(f"[{who}] {text}\n")
-            self.stream.flush()
+            try:
+                self.stream.write(f"[{who}] {text}\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                # The reader is gone (a closed pipe or file). Keep draining the children's
+                # output anyway: a child blocked on a full pipe would stop serving.
+                pass
 
 
 class Child:

@@ -245,8 +245,11 @@ class Stack:
         """Restart servers that die; stop everything if nginx or a store dies."""
         while not self._stopping:
             time.sleep(0.2)
-            with self._lock:
-                failure = None if self._stopping else self._check_children()
+            try:
+                with self._lock:
+                    failure = None if self._stopping else self._check_children()
+            except Exception as error:  # a failed respawn, say: stop rather than stop watching
+                failure = f"the stack's monitor failed: {error!r}"
             if failure:
                 self.failure = failure
                 self.say(f"FATAL: {failure}; stopping the stack")
