@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from shop.stack.testing import Browser
+from shop.stack.client import Browser
 
 pytestmark = pytest.mark.stack
 

@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 
 from shop.stack.children import port_is_listening
+from shop.stack.client import Browser
 from shop.stack.services import require_binary
-from shop.stack.testing import Browser
 
 pytestmark = pytest.mark.stack
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from shop.stack.testing import Browser
+from shop.stack.client import Browser
 
 pytestmark = pytest.mark.stack
 
