@@ -73,12 +73,13 @@ def test_forwarded_headers_and_request_id(tmp_path):
     ],
 )
 def test_balance_method_comes_first_in_the_upstream(tmp_path, balance, method):
-    """nginx requires the method before ``keepalive``; it is the block's first directive."""
+    """nginx requires the method before ``keepalive``: right after the shared zone."""
     upstream = re.search(r"upstream shop \{(.*?)\n    \}", render(tmp_path, balance), re.DOTALL).group(1)
     lines = [
         line.strip() for line in upstream.splitlines() if line.strip() and not line.strip().startswith("#")
     ]
-    assert lines[0].startswith(method)
+    assert lines[0] == "zone shop 64k;"
+    assert lines[1].startswith(method)
     assert lines[-1] == "keepalive 16;"
 
 
