@@ -21,18 +21,23 @@ system-deps:
 
 setup: $(VENV)/.installed system-deps
 
+# runstack migrates the database it runs on (SQLite or its throwaway PostgreSQL), then
+# seeds the catalog when empty and creates the demo logins there.
 run: setup
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_catalog --if-empty
-	$(PY) manage.py demo_users
 	$(PY) manage.py runstack --profile $(PROFILE) --servers $(SERVERS) --workers $(WORKERS) \
-	  --port $(PORT) --balance $(BALANCE) --db $(DB)
+	  --port $(PORT) --balance $(BALANCE) --db $(DB) --manage "seed_catalog --if-empty" --manage demo_users
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 test: setup lint
 	$(VENV)/bin/pytest
+
+# Every session profile through the real stack with wrk (about 13 minutes; the machine should
+# be otherwise idle), then the tables in docs/BENCHMARKS.md. BENCH_ARGS=--quick for a check.
+BENCH_ARGS ?= --write-docs
+bench: setup
+	$(PY) manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) run staticfiles test-artifacts .pytest_cache
