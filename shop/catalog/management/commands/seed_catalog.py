@@ -219,7 +219,8 @@ class Command(BaseCommand):
             name=name,
             slug=slugify(name),
             description=(
-                f"A {adjective.lower()} {noun.lower()} in {material.lower()}, "
+                f"{'An' if adjective[0] in 'AEIOU' else 'A'} {adjective.lower()} {noun.lower()} "
+                f"in {material.lower()}, "
                 f"from our {category.lower()} range. Built to last and easy to care for."
             ),
             price=Decimal(cents // 10 * 10 + 9) / 100,  # prices end in 9 cents: 12.49
