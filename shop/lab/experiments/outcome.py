@@ -1,0 +1,78 @@
+"""What one experiment measured: a few "good out of total" counts, the details, and why.
+
+Every count here was tallied from responses to requests the experiment really made.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+
+class NotApplicable(Exception):
+    """The scenario does not apply to this profile or stack; the message says why."""
+
+
+class LabError(RuntimeError):
+    """The experiment could not be carried out (not a finding about sessions)."""
+
+
+@dataclass
+class Part:
+    """``good`` of ``total`` requests (or trials) kept what they should have; ``label`` says what."""
+
+    label: str
+    good: int
+    total: int
+
+    @property
+    def mark(self):
+        if not self.total:
+            return "?"
+        return "✓" if self.good == self.total else "✗" if self.good == 0 else "◐"
+
+    @property
+    def text(self):
+        return f"{self.mark}{self.good}/{self.total}"
+
+
+@dataclass
+class Outcome:
+    """What a scenario returns: counts for the matrix, one line for people, details for the record."""
+
+    parts: list[Part]
+    line: str
+    note: str = ""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class Cell:
+    """One profile under one scenario: measured, not applicable, or failed to run."""
+
+    profile: str
+    scenario: int
+    status: str  # "measured", "n/a" or "error"
+    parts: list[Part] = field(default_factory=list)
+    line: str = ""
+    note: str = ""
+    details: dict = field(default_factory=dict)
+    stacks: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def summary(self):
+        """The matrix cell: one mark and count per part, "n/a", or "error"."""
+        if self.status != "measured":
+            return self.status
+        return " ".join(part.text for part in self.parts)
+
+    @property
+    def verdict(self):
+        """kept (every part all good), lost (every part none), partial, n/a or error."""
+        if self.status != "measured":
+            return self.status
+        marks = {part.mark for part in self.parts}
+        return "kept" if marks == {"✓"} else "lost" if marks == {"✗"} else "partial"
+
+    def as_json(self):
+        data = asdict(self)
+        data.update(summary=self.summary, verdict=self.verdict)
+        return data
