@@ -33,6 +33,13 @@ lint: $(VENV)/.installed
 test: setup lint
 	$(VENV)/bin/pytest
 
+# The session lab's experiment matrix: every profile x scenario on real stacks (a few minutes),
+# printed and written to results/ (latest.html is linked from /lab/). LAB_ARGS narrows it, e.g.
+# LAB_ARGS="--profiles locmem,db --scenarios 1" or LAB_ARGS=--quick.
+LAB_ARGS ?=
+lab: setup
+	$(PY) manage.py sessionlab $(LAB_ARGS)
+
 # Every session profile through the real stack with wrk (about 13 minutes; the machine should
 # be otherwise idle), then the tables in docs/BENCHMARKS.md. BENCH_ARGS=--quick for a check.
 BENCH_ARGS ?= --write-docs

@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("lab/", views.lab, name="lab"),
     path("lab/probe", views.probe, name="probe"),
+    path("lab/report/", views.report, name="report"),
 ]

@@ -3,12 +3,26 @@ import os
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.csp import CSP
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
 
+from .experiments.report import LATEST_HTML, RESULTS_DIR
 from .session_info import session_cookie_report
+
+# The sessionlab report is one self-contained file that also opens from disk, so its styles
+# are inline; it has no script, and this policy allows none.
+REPORT_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.NONE],
+}
 
 
 @require_safe
@@ -40,3 +54,19 @@ def probe(request):
 def lab(request):
     """The live page: this request's server and session, and a burst of probes to compare."""
     return render(request, "lab/lab.html", {"cookie": session_cookie_report(request)})
+
+
+@never_cache
+@require_safe
+def report(request):
+    """The latest ``manage.py sessionlab`` report, or a page that says how to make one."""
+    try:
+        content = (RESULTS_DIR / LATEST_HTML).read_text()
+    except FileNotFoundError:
+        return render(request, "lab/no_report.html", {"path": RESULTS_DIR / LATEST_HTML}, status=404)
+    return _report_file(request, content)
+
+
+@csp_override(REPORT_CSP)
+def _report_file(request, content):
+    return HttpResponse(content)
