@@ -1,0 +1,207 @@
+"""The benchmark's tables: plain text while it runs, Markdown for docs/BENCHMARKS.md."""
+
+import re
+
+from .stages import CELLS
+
+DOC_BEGIN = "<!-- bench:begin (written by `manage.py bench --write-docs`; edit outside these markers) -->"
+DOC_END = "<!-- bench:end -->"
+# (what, profile, cell, reference cell, minimum ratio of req/s); "*" is every SQLite stage but
+# locmem, whose session is missing on most workers (the stateful failure): it measures nothing here.
+RATIO_TARGETS = [
+    ("session read: the engine alone (tiny view with / without a session)", "*", "session", "nosession", 0.9),
+    ("add-to-cart vs /healthz", "signed_cookies", "add", "healthz", 0.85),
+    ("add-to-cart vs /healthz", "cache", "add", "healthz", 0.7),
+    ("add-to-cart vs /healthz", "db", "add", "healthz", 0.5),
+    ("catalog list vs /healthz", "*", "list", "healthz", 0.6),
+]
+RSS_LIMIT_MB = 80
+SCALE_LIMIT = 2.0
+FLAT_LIMIT = 1.5
+
+
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _percent(value):
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def text_table(stage):
+    header = ("cell", "req/s", "spread", "p50 ms", "p99 ms", "errors", "ratio", "CPU ms", "CPU ratio")
+    lines = ["{:<8} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>7} {:>9}".format(*header)]
+    for name, c in stage["cells"].items():
+        lines.append(
+            f"{name:<8} {c['rps']:>9.1f} {_percent(c['spread_pct']):>7} "
+            f"{c['p50_ms']:>8.2f} {c['p99_ms']:>8.2f} "
+            f"{c['errors']:>6} {_ratio(c['ratio']):>6} {c['cpu_ms']:>7.2f} {_ratio(c['cpu_ratio']):>9}"
+        )
+    return "\n".join(lines)
+
+
+def stage_markdown(stage):
+    rows = [
+        "| cell | req/s (median) | min–max | p50 ms | p99 ms | errors | ratio | CPU ms/req | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in stage["cells"].items():
+        rows.append(
+            f"| {CELLS[name]} | {c['rps']:.0f} | {c['rps_min']:.0f}–{c['rps_max']:.0f} | {c['p50_ms']:.2f} "
+            f"| {c['p99_ms']:.2f} | {c['errors']} | {_ratio(c['ratio'])} | {c['cpu_ms']:.2f} "
+            f"| {_ratio(c['cpu_ratio'])} |"
+        )
+    memory = stage.get("memory", {})
+    notes = [
+        f"Worker RSS after the load: max {memory.get('max_rss_mb')} MB, mean {memory.get('mean_rss_mb')} MB"
+    ]
+    check = stage.get("session_check")
+    if check:
+        notes.append(
+            f"then the first shopper's probe says authenticated={check['authenticated']}, "
+            f"cart_items={check['cart_items']} (anonymous visitor: cart_items={check['visitor_cart_items']})"
+        )
+    return "\n".join(rows) + "\n\n" + "; ".join(notes) + ".\n"
+
+
+def ratio_matrix(stages):
+    """req/s (ratio to /healthz) for every cell of every stage, one column per stage."""
+    names = [stage["name"] for stage in stages]
+    rows = ["| cell | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
+    for cell in CELLS:
+        if not any(cell in stage["cells"] for stage in stages):
+            continue
+        values = []
+        for stage in stages:
+            c = stage["cells"].get(cell)
+            values.append(f"{c['rps']:.0f} ({_ratio(c['ratio'])})" if c else "")
+        rows.append(f"| {cell} | " + " | ".join(values) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def targets(results):
+    """(target, measured, CPU-based estimate, met, shortfall) for every target the run measured."""
+    rows = []
+    for what, profile, cell, reference, minimum in RATIO_TARGETS:
+        for stage in results["stages"]:
+            wanted = stage["profile"] != "locmem" if profile == "*" else stage["profile"] == profile
+            c, ref = stage["cells"].get(cell), stage["cells"].get(reference)
+            if stage["db"] == "sqlite" and wanted and c and ref:
+                ratio, cpu = c["rps"] / ref["rps"], ref["cpu_ms"] / c["cpu_ms"]
+                short = "" if ratio >= minimum else f"short by {minimum - ratio:.2f}"
+                what_here = f"{what}, `{stage['name']}` ≥ {minimum}"
+                rows.append((what_here, f"{ratio:.2f}", f"{cpu:.2f}", ratio >= minimum, short))
+    for stage in results["stages"]:
+        c = stage["cells"].get("add")
+        if stage["db"] != "sqlite" and c:
+            what = f"add-to-cart, `{stage['name']}` (reported)"
+            rows.append((what, _ratio(c["ratio"]), _ratio(c["cpu_ratio"]), None, ""))
+    scale = results.get("scale") or []
+    if scale:
+        small, large = scale
+        for cell in ("list", "search"):
+            slower = small["cells"][cell]["rps"] / max(large["cells"][cell]["rps"], 0.1)
+            cpu = large["cells"][cell]["cpu_ms"] / small["cells"][cell]["cpu_ms"]
+            over = "" if slower <= SCALE_LIMIT else f"{slower / SCALE_LIMIT:.1f}× over"
+            rows.append((f"{cell} at {large['products']:,} products within {SCALE_LIMIT:.0f}× of "
+                         f"{small['products']}", f"{slower:.1f}× slower", f"{cpu:.1f}× the CPU",
+                         slower <= SCALE_LIMIT, over))  # fmt: skip
+    memory = [stage["memory"]["max_rss_mb"] for stage in results["stages"] + scale if "memory" in stage]
+    if memory:
+        worst = max(memory)
+        over = "" if worst <= RSS_LIMIT_MB else f"{worst - RSS_LIMIT_MB:.0f} MB over"
+        what = f"worker RSS ≤ {RSS_LIMIT_MB} MB after the benchmark"
+        rows.append((what, f"{worst} MB", "", worst <= RSS_LIMIT_MB, over))
+    for db, measured in (results.get("session_rows") or {}).items():
+        flat = measured["large"]["p50_us"] / measured["small"]["p50_us"]
+        rows.append((f"`db` session load() flat with {measured['expired_rows']:,} more rows ({db})",
+                     f"p50 {flat:.2f}× of 1k rows", "", flat <= FLAT_LIMIT, ""))  # fmt: skip
+    return rows
+
+
+def targets_markdown(results):
+    rows = ["| target | measured (req/s) | CPU estimate | met | shortfall |", "|---|---:|---:|:---:|---|"]
+    for what, measured, cpu, met, short in targets(results):
+        rows.append(
+            f"| {what} | {measured} | {cpu} | {({True: 'yes', False: '**no**', None: '-'})[met]} | {short} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def generated_markdown(results):
+    o, m, v = results["options"], results["machine"], results["versions"]
+    parts = [
+        f"Latest run: {results['started']}, {results['seconds']} s, `{results['command']}` "
+        f"({o['mode']} mode: {o['runs']} runs × {o['duration']} s per cell, interleaved, after a "
+        f"{o['warmup']} s warm-up; wrk 1 thread × {o['connections']} connections).\n",
+        f"**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}; "
+        f"load average {_load(m['load_before'])} before, {_load(m.get('load_after'))} after. The machine "
+        "is shared with other engineers' test runs: req/s moves with their load, the CPU columns "
+        "much less.\n",
+        "**Versions:** " + ", ".join(f"{name} {value}" for name, value in v.items() if value) + ".\n",
+        f"**Topology:** wrk → nginx (keep-alive from wrk) → {o['servers']} gunicorn servers × "
+        f"{o['workers']} sync workers (a new upstream connection per request) → the profile's store; "
+        "SQLite in WAL mode unless the "
+        "stage says `@postgres`; nginx and gunicorn access logs on, as deployed.\n",
+        "### Requests per second (ratio to `/healthz` of the same stack)\n",
+        ratio_matrix(results["stages"]),
+        "### Targets\n",
+        targets_markdown(results),
+    ]
+    for stage in results["stages"]:
+        parts += [f"### `{stage['name']}`, {stage['products']} products\n", stage_markdown(stage)]
+    if results.get("scale"):
+        parts += ["### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n",
+                  ratio_matrix(results["scale"])]  # fmt: skip
+        for stage in results["scale"]:
+            parts += [f"`{stage['name']}`:\n", stage_markdown(stage)]
+    if results.get("cookie_growth"):
+        parts += ["### Signed-cookie session size per cart line (logged-in shopper)\n",
+                  cookie_markdown(results["cookie_growth"])]  # fmt: skip
+    if results.get("session_rows"):
+        parts += ["### `db` sessions with a large table\n", rows_markdown(results["session_rows"])]
+    return "\n".join(parts)
+
+
+def _load(values):
+    return " / ".join(f"{value:.2f}" for value in values) if values else "?"
+
+
+def cookie_markdown(growth):
+    rows = ["| cart lines | cookie value bytes | Set-Cookie header bytes |", "|---:|---:|---:|"]
+    rows += [f"| {r['lines']} | {r['value_bytes']} | {r['set_cookie_bytes']} |" for r in growth["rows"]]
+    first, last = growth["rows"][0], growth["rows"][-1]
+    per_line = (last["value_bytes"] - first["value_bytes"]) / max(last["lines"] - first["lines"], 1)
+    return (
+        "\n".join(rows) + f"\n\nAbout {per_line:.1f} bytes per line (JSON, compressed when it pays, base64). "
+        f"A 51st line is refused (HTTP {growth['line_51_status']}) and the cart keeps "
+        f"{growth['cart_items_after']} units. Browsers cap a cookie at 4096 bytes.\n"
+    )
+
+
+def rows_markdown(session_rows):
+    rows = [
+        "| database | live rows | expired rows | load() p50 / p99 µs, 1k rows | with the expired rows "
+        "| after clearsessions | bulk insert s | clearsessions s | lookup plan |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for db, r in session_rows.items():
+        rows.append(
+            f"| {db} | {r['live_rows']:,} | {r['expired_rows']:,} | {_us(r['small'])} | {_us(r['large'])} "
+            f"| {_us(r['after_clear'])} | {r['insert_seconds']} | {r['clearsessions_seconds']} "
+            f"| `{r['plan']}` |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _us(timing):
+    return f"{timing['p50_us']:.0f} / {timing['p99_us']:.0f}"
+
+
+def replace_generated(document, generated):
+    """Swap the text between the markers; the rest of the document is written by hand."""
+    pattern = re.compile(re.escape(DOC_BEGIN) + r".*?" + re.escape(DOC_END), re.DOTALL)
+    block = f"{DOC_BEGIN}\n{generated.strip()}\n{DOC_END}"
+    if not pattern.search(document):
+        return document.rstrip() + "\n\n" + block + "\n"
+    return pattern.sub(lambda _: block, document)

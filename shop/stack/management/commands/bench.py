@@ -1,0 +1,116 @@
+import argparse
+import json
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from shop.stack.bench import report, runner
+from shop.stack.bench.stages import PROFILE_CELLS
+from shop.stack.children import StackError
+from shop.stack.stack import DATABASES, PROFILES
+
+FULL_PROFILES = [*PROFILES, "db@postgres"]
+QUICK = {"profiles": ["db"], "duration": 2, "runs": 2, "warmup": 1, "scale": False, "growth": False}
+FULL = {"profiles": FULL_PROFILES, "duration": 3, "runs": 3, "warmup": 1, "scale": True, "growth": True}
+DOC = settings.BASE_DIR / "docs" / "BENCHMARKS.md"
+RESULTS = settings.BASE_DIR / "results"
+
+
+def stage_list(text):
+    return [item for item in text.split(",") if item]
+
+
+class Command(BaseCommand):
+    help = """\
+Benchmark the session profiles through the real stack. For each profile: start nginx and 3
+gunicorn servers (and the profile's store), sign up shoppers through nginx, and drive each
+cell with wrk: nginx alone (the ceiling), /healthz (no session: the baseline every ratio
+refers to), /lab/probe for an anonymous cart (the engine's read alone) and for a logged-in
+shopper, the catalog list, a product page, an add-to-cart POST (a session write) and the
+cart page. Each cell runs several times, interleaved; the table shows the median req/s, the
+min-max spread, p50/p99 latency, errors, and the CPU time the whole box spent per request.
+The full mode adds the catalog at 100,000 products, signed-cookie bytes per cart line and db
+sessions with 1,000,000 rows (about 13 minutes in all). JSON goes to results/;
+--write-docs updates docs/BENCHMARKS.md. Needs wrk (scripts/system-deps wrk)."""
+
+    def add_arguments(self, parser):
+        add = parser.add_argument
+        add(
+            "--quick",
+            action="store_true",
+            help="a development check in well under a minute: profile db, 2 runs x 2 s, no scale or growth",
+        )
+        add(
+            "--profiles",
+            type=stage_list,
+            help=f"comma-separated stages, PROFILE or PROFILE@postgres (full: {','.join(FULL_PROFILES)})",
+        )
+        add("--cells", type=stage_list, help="only these cells (and the /healthz baseline), e.g. add,list")
+        add("--db", choices=DATABASES, default="sqlite", help="database of stages named without @ (sqlite)")
+        add("--duration", type=int, help="seconds per run of a cell (full 3, quick 2)")
+        add("--runs", type=int, help="runs per cell, at least 2 (full 3, quick 2)")
+        add("--warmup", type=int, help="seconds of unrecorded load per cell before the runs (1)")
+        add("--connections", type=int, default=12, help="wrk connections (12)")
+        add("--servers", type=int, default=3, help="gunicorn servers (3)")
+        add("--workers", type=int, default=2, help="workers per server (2)")
+        add(
+            "--scale",
+            action=argparse.BooleanOptionalAction,
+            help="catalog list and search at 100 and 100,000 products (full: on)",
+        )
+        add(
+            "--growth",
+            action=argparse.BooleanOptionalAction,
+            help="signed-cookie bytes per cart line, db sessions with many rows (full: on)",
+        )
+        add("--session-rows", type=int, default=1_000_000, help="expired rows for the db session measurement")
+        add("--json", type=Path, help="where to write the results (results/bench-TIME.json)")
+        add("--write-docs", action="store_true", help="update the generated part of docs/BENCHMARKS.md")
+        add("--from-json", type=Path, help="run nothing: report (and --write-docs) a saved result")
+        add("--keep", action="store_true", help="keep the run folders and the stacks' logs")  # fmt: skip
+
+    def handle(self, *args, **options):
+        saved = options["from_json"]
+        results = json.loads(saved.read_text()) if saved else self.run(options)
+        self.stdout.write("\n" + report.targets_markdown(results))
+        if options["write_docs"]:
+            document = DOC.read_text() if DOC.exists() else ""
+            DOC.write_text(report.replace_generated(document, report.generated_markdown(results)))
+            self.stdout.write(f"Updated {DOC.relative_to(settings.BASE_DIR)}.")
+
+    def run(self, options):
+        options["mode"] = "quick" if options["quick"] else "full"
+        for key, value in (QUICK if options["quick"] else FULL).items():
+            if options[key] is None:
+                options[key] = value
+        unknown = set(options["cells"] or ()) - set(PROFILE_CELLS)
+        if unknown:
+            raise CommandError(
+                f"unknown cell(s) {', '.join(sorted(unknown))}; choose from {', '.join(PROFILE_CELLS)}"
+            )
+        if options["runs"] < 2:
+            raise CommandError("--runs must be at least 2: one run says nothing about the spread")
+        unknown = [
+            stage for stage in options["profiles"] if runner.parse_stage(stage).profile not in PROFILES
+        ]
+        if unknown:
+            raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
+        try:
+            results = runner.run(options, self.say)
+        except StackError as error:
+            raise CommandError(error) from None
+        argv = sys.argv[2:] if sys.argv[1:2] == ["bench"] else []
+        results["command"] = shlex.join(["python", "manage.py", "bench", *argv])
+        path = options["json"] or RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        self.stdout.write(f"Results written to {path}.")
+        return results
+
+    def say(self, text):
+        self.stdout.write(text)
+        self.stdout.flush()
