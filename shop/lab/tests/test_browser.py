@@ -35,7 +35,9 @@ LAB_ATTEMPTS = 60
 
 
 @pytest.fixture(scope="module", params=PROFILES)
-def profile_stack(request, start_stack):
+def profile_stack(request, chromium, start_stack):
+    """Three servers of two workers, one stack per profile; asks for Chromium first, so that
+    a machine without it skips before starting six stacks for nothing."""
     stack = start_stack(request.param, servers=SERVERS, workers=2)
     yield stack
     stack.stop()
