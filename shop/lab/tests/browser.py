@@ -34,15 +34,6 @@ PHONE = {"width": 390, "height": 844}
 ARTIFACTS = settings.BASE_DIR / "test-artifacts" / "browser"
 
 
-def is_missing_favicon(message):
-    """The shop serves no /favicon.ico: Chromium asks for one on a context's first page and
-    logs the 404 as a console error. That is not an error of the page under test."""
-    return (
-        message.text.startswith("Failed to load resource")
-        and urlsplit(message.location.get("url", "")).path == "/favicon.ico"
-    )
-
-
 @dataclass
 class Tab:
     """A page on the stack, and what it reported along the way."""
@@ -56,7 +47,7 @@ class Tab:
 
     def listen(self):
         def on_console(message):
-            if message.type == "error" and not is_missing_favicon(message):
+            if message.type == "error":
                 self.console_errors.append(f"{message.text} ({message.location.get('url')})")
 
         def on_response(response):
