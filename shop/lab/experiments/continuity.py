@@ -47,6 +47,7 @@ def round_robin(ctx):
     if ctx.profile == "locmem":
         note = (
             LOCMEM_LOSS.format(processes=processes)
+            + " (Scenario 2 runs locmem on 1 server x 1 worker, where it does keep the session.)"
             if tally.kept < tally.total
             else ("Kept: a single worker process served every request, so its memory was the only store.")
         )
@@ -112,7 +113,7 @@ def restart_all(ctx):
             "lose it: a new process starts with empty memory."
         )
     elif after.kept == after.total:
-        note = f"The session lives in {WHERE[ctx.profile]}, which outlives the server processes."
+        note = f"The session lives in {WHERE[ctx.profile]}: it outlives the server processes."
         if ctx.profile == "signed_cookies":
             note += (
                 " The SECRET_KEY is kept in the run folder, so the restarted servers verify the old cookie."
@@ -197,7 +198,7 @@ def kill_one(ctx):
         note += f"The session lives in {WHERE[ctx.profile]}, so losing a server loses no session."
     return Outcome(
         [
-            Part("requests served after the kill", served, after.total + 1),
+            Part("requests served after the kill (probes and an add-to-cart POST)", served, after.total + 1),
             Part("probes after the kill that kept the session", after.kept, after.total),
         ],
         line,

@@ -29,39 +29,42 @@ def color(fraction):
     return "#" + "".join(f"{round(a + (b - a) * f):02x}" for a, b in zip(low, high, strict=True))
 
 
+def find(report, profile, number):
+    return next((c for c in report["cells"] if c["profile"] == profile and c["scenario"] == number), None)
+
+
 def heatmap(report):
+    """One row per profile, one column per scenario, one coloured box per count of a cell."""
     profiles, scenarios = report["profiles"], report["scenarios"]
-    left, top, cw, ch = 120, 48, 132, 42
-    width, height = left + cw * len(scenarios), top + ch * len(profiles)
+    left, top, ch = 120, 48, 42
+    widths = []
+    for scenario in scenarios:
+        cells = [find(report, profile, scenario["number"]) for profile in profiles]
+        parts = max((len(c["parts"]) for c in cells if c and c["status"] == "measured"), default=1)
+        widths.append(max(132, 50 * parts))
+    width, height = left + sum(widths), top + ch * len(profiles)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="Session continuity per profile and scenario">'
     ]
-    for j, scenario in enumerate(scenarios):
-        x = left + j * cw + cw / 2
+    x = left
+    for scenario, cw in zip(scenarios, widths, strict=True):
         out.append(
-            f'<text x="{x}" y="18" text-anchor="middle" font-size="13" font-weight="bold">'
+            f'<text x="{x + cw / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">'
             f"{scenario['number']}</text>"
         )
-        out.append(
-            f'<text x="{x}" y="36" text-anchor="middle" font-size="12">{escape(scenario["title"])}</text>'
-        )
+        title = escape(scenario["title"])
+        out.append(f'<text x="{x + cw / 2}" y="36" text-anchor="middle" font-size="12">{title}</text>')
+        for i, profile in enumerate(profiles):
+            out.extend(
+                cell_svg(find(report, profile, scenario["number"]), x + 2, top + i * ch + 2, cw - 4, ch - 4)
+            )
+        x += cw
     for i, profile in enumerate(profiles):
-        y = top + i * ch
         out.append(
-            f'<text x="{left - 8}" y="{y + ch / 2 + 4}" text-anchor="end" font-size="13">'
+            f'<text x="{left - 8}" y="{top + i * ch + ch / 2 + 4}" text-anchor="end" font-size="13">'
             f"{escape(profile)}</text>"
         )
-        for j, scenario in enumerate(scenarios):
-            cell = next(
-                (
-                    c
-                    for c in report["cells"]
-                    if c["profile"] == profile and c["scenario"] == scenario["number"]
-                ),
-                None,
-            )
-            out.extend(cell_svg(cell, left + j * cw + 2, y + 2, cw - 4, ch - 4))
     out.append("</svg>")
     return "\n".join(out)
 
@@ -77,7 +80,7 @@ def cell_svg(cell, x, y, w, h):
         ]
     parts = cell["parts"]
     sub = w / len(parts)
-    size = 12 if len(parts) <= 2 else 10 if len(parts) <= 3 else 8
+    size = 12 if sub >= 56 else 11
     out = []
     for k, part in enumerate(parts):
         fraction = part["good"] / part["total"] if part["total"] else 0
@@ -100,10 +103,9 @@ def table(header, rows, report):
         profile = row[0]
         tds = [f"<th>{escape(profile)}</th>"]
         for scenario, text in zip(report["scenarios"], row[1:], strict=True):
-            cell = next(
-                c for c in report["cells"] if c["profile"] == profile and c["scenario"] == scenario["number"]
-            )
-            css = {"n/a": "na"}.get(cell["verdict"], cell["verdict"])
+            cell = find(report, profile, scenario["number"])
+            verdict = cell["verdict"] if cell else "n/a"
+            css = {"n/a": "na"}.get(verdict, verdict)
             tds.append(f'<td class="{css}">{escape(text)}</td>')
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</table>")

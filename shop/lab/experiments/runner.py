@@ -2,7 +2,6 @@
 selected scenario on it, a progress line per scenario, and the cells for the report."""
 
 import contextlib
-import os
 import shutil
 import time
 import traceback
@@ -21,6 +20,14 @@ LAB_PROFILES = ("locmem", "file", "db", "cache", "cached_db", "signed_cookies")
 DEFAULT_RUN_ROOT = DEFAULT_RUN_DIR / "sessionlab"
 SEED = "seed_catalog --products 20 --if-empty"
 assert set(LAB_PROFILES) == set(PROFILES)
+
+
+def shown(path):
+    """A path as people type it: relative to the current folder when it is inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass
@@ -59,7 +66,8 @@ class Context:
     @contextlib.contextmanager
     def special_stack(self, **overrides):
         """A stack for one scenario (``balance=``, ``servers=``, ``workers=``), stopped after it."""
-        label = "-".join([self.profile, *(str(value) for value in overrides.values())])
+        shape = {"balance": "round_robin", "servers": self.servers, "workers": self.workers} | overrides
+        label = f"{self.profile}-{shape['balance']}-{shape['servers']}x{shape['workers']}"
         stack = self.lab.start_stack(self.profile, label, **overrides)
         self._note_use(stack)
         try:
@@ -68,7 +76,10 @@ class Context:
             stack.stop()
 
     def _note_use(self, stack):
-        text = f"{len(stack.servers)} servers x {stack.workers} workers, {stack.balance}, db {stack.db}"
+        text = (
+            f"{len(stack.servers)} servers x {stack.workers} workers, {stack.balance}, db {stack.db} "
+            f"(log: {shown(stack.run_dir / 'stack.log')})"
+        )
         if text not in self.used:
             self.used.append(text)
 
@@ -163,7 +174,7 @@ class Lab:
         if cell.status == "measured":
             self.say(f"{head} {cell.line} ({cell.seconds:.1f} s)")
         elif cell.status == "error":
-            self.say(f"{head} {cell.line} (the stack's log: {self.run_root}/<stack>/stack.log)")
+            self.say(f"{head} {cell.line} (stacks: {'; '.join(cell.stacks) or 'none started'})")
         else:
             self.say(f"{head} {cell.note}")
 
@@ -196,7 +207,7 @@ class Lab:
         self.say(
             f"    stack {label}: {len(stack.servers)} servers x {stack.workers} workers, {stack.balance}, "
             f"at {stack.url}, ready in {time.monotonic() - started:.1f} s "
-            f"(log: {os.path.relpath(run_dir / 'stack.log')})"
+            f"(log: {shown(run_dir / 'stack.log')})"
         )
         return stack
 

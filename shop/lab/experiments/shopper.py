@@ -155,15 +155,21 @@ def probe_log(probes):
     return [asdict(probe) for probe in probes]
 
 
-def products_for_sale(url, count=4):
-    """``count`` (product page, product id) pairs of products in stock, from the catalog."""
+def products_for_sale(url, count=4, min_stock=40):
+    """``count`` (product page, product id) pairs of products with at least ``min_stock`` in stock.
+
+    Every profile's shopper checks out, and the lab's database lives for a whole run: plenty
+    of stock keeps a later profile's add-to-cart from failing on a sold-out product.
+    """
     browser = Browser(url)
     found = []
     for slug in dict.fromkeys(re.findall(r'href="/p/([^"/]+)/"', browser.get("/").text)):
         page = f"/p/{slug}/"
-        form = re.search(r'action="/cart/add/(\d+)/"', browser.get(page).text)
-        if form:
+        text = browser.get(page).text
+        form = re.search(r'action="/cart/add/(\d+)/"', text)
+        stock = re.search(r"(\d+) in stock", text)
+        if form and stock and int(stock.group(1)) >= min_stock:
             found.append((page, int(form.group(1))))
         if len(found) == count:
             return found
-    raise LabError(f"the catalog has fewer than {count} products in stock (seed_catalog fills it)")
+    raise LabError(f"the catalog's first page has fewer than {count} products with {min_stock} in stock")

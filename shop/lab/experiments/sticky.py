@@ -19,7 +19,8 @@ def visit(ctx, stack, shopper, probes):
         "cart_server": cart_server,
         "signup_server": signup_server,
         "first_probe_server": answers[0].server,
-        "first_probe_kept": shopper.kept(answers[0]),
+        # Right after sign-up: still logged in? (the cart is judged by the probes' tally)
+        "first_probe_logged_in": shopper.logged_in(answers[0]),
         "tally": shopper.tally(answers).as_json(),
         "steps": shopper.steps,
         "probes": probe_log(answers),
@@ -50,11 +51,18 @@ def variant(ctx, balance, workers):
         "total": total,
         "answered_by": dict(sorted(answered.items())),
         "login_moved": sum(v["first_probe_server"] != v["signup_server"] for v in visits),
-        "login_kept": sum(v["first_probe_kept"] for v in visits),
+        "login_kept": sum(v["first_probe_logged_in"] for v in visits),
         "shoppers": len(visits),
         "after_restart": [sum(t.kept for t in after), sum(t.total for t in after)],
         "visits": visits,
     }
+
+
+def describe(r):
+    return (
+        f"{r['balance']} {r['servers']}x{r['workers']}: {r['kept']}/{r['total']} kept, logged in right "
+        f"after sign-up {r['login_kept']}/{r['shoppers']}, answered by {servers_text(r['answered_by'])}"
+    )
 
 
 def explain(result):
@@ -69,10 +77,12 @@ def explain(result):
     elif balance == "ip_hash":
         text = f"ip_hash spread this machine's requests over {names}."
     else:
+        first = sorted({v["cart_server"] for v in result["visits"]})
         text = (
-            f"sticky_cookie hashes the session cookie: at sign-up Django issues a new session key, and "
-            f"the first request after it went to another server for {result['login_moved']} of "
-            f"{shoppers} shoppers."
+            "sticky_cookie hashes the session cookie. A request without one is not pinned at all (nginx "
+            f"balances an empty hash key round robin: the first carts went to {', '.join(first)}), and at "
+            "sign-up Django issues a new session key, which hashes afresh: the first request after it "
+            f"went to another server for {result['login_moved']} of {shoppers} shoppers."
         )
     if workers > 1 and result["kept"] < result["total"]:
         text += (
@@ -99,14 +109,7 @@ def sticky(ctx):
         for r in results
     ]
     parts.append(Part("probes after a restart of every server", after_kept, after_total))
-    line = (
-        "; ".join(
-            f"{r['balance']} {r['servers']}x{r['workers']}: {r['kept']}/{r['total']} kept, login kept "
-            f"{r['login_kept']}/{r['shoppers']}, answered by {servers_text(r['answered_by'])}"
-            for r in results
-        )
-        + f"; after a restart {after_kept}/{after_total} kept"
-    )
+    line = "; ".join(map(describe, results)) + f"; after a restart {after_kept}/{after_total} kept"
     notes = [explain(r) for r in results]
     notes.append(
         f"A restart empties every process's memory: {after_kept}/{after_total} probes kept after it. "
