@@ -233,6 +233,8 @@ def test_shopping_flow(profile_stack, open_tab):
     assert len(servers_of(step["served_by"] for step in shopper.steps)) > 1, "every page came from one server"
     assert tab.server_errors == []
     assert tab.console_errors == []
+    # Pages shown at phone width (390 px) never scroll sideways.
+    assert all(px <= 0 for px in shopper.phone_overflow.values()), shopper.phone_overflow
     if forgetful:
         # Each worker keeps its own sessions, and a worker that never saw one drops the cookie:
         # within the ~20 requests of the script the shopper must have been forgotten.
