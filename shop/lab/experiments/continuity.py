@@ -166,7 +166,7 @@ def kill_one(ctx):
     while not (victim.serving and victim.pid not in old_pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     back = time.monotonic() - killed_at if victim.serving and victim.pid not in old_pids else None
-    rejoin = rejoin_probes(shopper, victim.name, 4 * len(stack.servers)) if back else []
+    rejoin = rejoin_probes(shopper, victim.name, 8 * len(stack.servers)) if back else []
     rejoined = shopper.tally(rejoin)
     served = after.total - after.failed + (0 < add_step["status"] < 500)
     add_text = "OK" if added else f"FAILED (HTTP {add_step['status']})"
@@ -189,6 +189,13 @@ def kill_one(ctx):
         f"nginx passes a request that cannot reach {victim.name} to another server (connection "
         "refused is safe to retry, even for a POST), and the stack starts the killed server again. "
     )
+    if not 0 < add_step["status"] < 500:
+        note += (
+            f"Yet the add-to-cart POST right after the kill failed (HTTP {add_step['status']}): nginx had "
+            f"already sent it to {victim.name} as it died, and it never passes a request that was sent to "
+            "another server unless it is idempotent (a POST may have been processed), so the shopper sees "
+            "an error and must try again. "
+        )
     if ctx.profile == "locmem":
         note += (
             "The session was already lost to round robin (scenario 1); a crash also wipes the sessions "
