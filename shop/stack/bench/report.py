@@ -131,7 +131,7 @@ def targets_markdown(results):
 def generated_markdown(results):
     o, m, v = results["options"], results["machine"], results["versions"]
     parts = [
-        f"Latest run: {results['started']}, {results['seconds']} s, `{results['command']}` "
+        f"Latest run: {results['started']}, {results.get('seconds', '?')} s, `{results['command']}` "
         f"({o['mode']} mode: {o['runs']} runs × {o['duration']} s per cell, interleaved, after a "
         f"{o['warmup']} s warm-up; wrk 1 thread × {o['connections']} connections).\n",
         f"**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}; "

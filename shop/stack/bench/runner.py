@@ -26,6 +26,7 @@ SCALE_PRODUCTS = (100, 100_000)
 # "nginx version: nginx/1.22.1", "Redis server v=7.0.15 sha=...", "wrk debian/4.1.0-3+b2 [epoll]"
 VERSION = re.compile(r"[/= ]v?(\d+\.\d+[^\s\]]*)")
 SCALE_CELLS = ("healthz", "list", "search")
+SCALE_DURATION = 2.5
 
 
 def parse_stage(text, default_db="sqlite"):
@@ -34,7 +35,9 @@ def parse_stage(text, default_db="sqlite"):
     return StageSpec(profile=profile, db=db or default_db)
 
 
-def run(options, say):
+def run(options, say, save=lambda results: None):
+    """Everything the options ask for; ``save(results)`` is called after each stage, so a run
+    that fails half-way still leaves what it measured."""
     wrk_binary()  # fail before starting anything when wrk is missing
     folder = Path(tempfile.mkdtemp(prefix="shop-bench-"))
     started = time.monotonic()
@@ -54,11 +57,13 @@ def run(options, say):
             say(f"{spec.name}: starting the stack ({options['servers']} x {options['workers']} workers)")
             results["stages"].append(profile_stage(spec, options, folder, say, results))
             say(report.text_table(results["stages"][-1]))
+            save(results)
         if options["scale"]:
             say(f"catalog at scale: seeding {SCALE_PRODUCTS[1]:,} products (takes a while)")
             results["scale"] = scale_stage(options, folder, say)
             for stage in results["scale"]:
                 say(f"{stage['name']}:\n{report.text_table(stage)}")
+            save(results)
         if options["growth"]:
             databases = ["sqlite"] + (["postgres"] if find_binary("initdb") else [])
             results["session_rows"] = growth.session_rows(databases, options["session_rows"], say)
@@ -96,7 +101,8 @@ def scale_stage(options, folder, say):
             logs.append(open(folder / f"{spec.name}.log", "w"))  # noqa: SIM115 (closed below)
             running.append(start_stack(spec, options, folder, logs[-1]))
         prepared = [prepare(spec, stack) for spec, stack in zip(specs, running, strict=True)]
-        run_cells(prepared, options, folder, say)
+        # Searching 100,000 rows takes a worker a good part of a second: longer runs, or a few requests.
+        run_cells(prepared, {**options, "duration": round(options["duration"] * SCALE_DURATION)}, folder, say)
         for spec, stack in zip(specs, running, strict=True):
             spec.results["memory"] = worker_memory(stack)
     finally:

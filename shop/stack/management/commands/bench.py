@@ -15,7 +15,7 @@ from shop.stack.stack import DATABASES, PROFILES
 
 FULL_PROFILES = [*PROFILES, "db@postgres"]
 QUICK = {"profiles": ["db"], "duration": 2, "runs": 2, "warmup": 1, "scale": False, "growth": False}
-FULL = {"profiles": FULL_PROFILES, "duration": 3, "runs": 3, "warmup": 1, "scale": True, "growth": True}
+FULL = {"profiles": FULL_PROFILES, "duration": 2, "runs": 3, "warmup": 1, "scale": True, "growth": True}
 DOC = settings.BASE_DIR / "docs" / "BENCHMARKS.md"
 RESULTS = settings.BASE_DIR / "results"
 
@@ -51,7 +51,11 @@ sessions with 1,000,000 rows (about 13 minutes in all). JSON goes to results/;
         )
         add("--cells", type=stage_list, help="only these cells (and the /healthz baseline), e.g. add,list")
         add("--db", choices=DATABASES, default="sqlite", help="database of stages named without @ (sqlite)")
-        add("--duration", type=int, help="seconds per run of a cell (full 3, quick 2)")
+        add(
+            "--duration",
+            type=int,
+            help="seconds per run of a cell (2; the catalog at scale runs 2.5x longer)",
+        )
         add("--runs", type=int, help="runs per cell, at least 2 (full 3, quick 2)")
         add("--warmup", type=int, help="seconds of unrecorded load per cell before the runs (1)")
         add("--connections", type=int, default=12, help="wrk connections (12)")
@@ -60,12 +64,12 @@ sessions with 1,000,000 rows (about 13 minutes in all). JSON goes to results/;
         add(
             "--scale",
             action=argparse.BooleanOptionalAction,
-            help="catalog list and search at 100 and 100,000 products (full: on)",
+            help="catalog list and search at 100 and 100,000 products (full: on unless --profiles/--cells)",
         )
         add(
             "--growth",
             action=argparse.BooleanOptionalAction,
-            help="signed-cookie bytes per cart line, db sessions with many rows (full: on)",
+            help="signed-cookie bytes per cart line, db sessions with many rows (as --scale)",
         )
         add("--session-rows", type=int, default=1_000_000, help="expired rows for the db session measurement")
         add("--json", type=Path, help="where to write the results (results/bench-TIME.json)")
@@ -84,7 +88,10 @@ sessions with 1,000,000 rows (about 13 minutes in all). JSON goes to results/;
 
     def run(self, options):
         options["mode"] = "quick" if options["quick"] else "full"
-        for key, value in (QUICK if options["quick"] else FULL).items():
+        defaults = dict(QUICK if options["quick"] else FULL)
+        if options["profiles"] or options["cells"]:
+            defaults.update(scale=False, growth=False)  # a chosen subset; --scale/--growth add them
+        for key, value in defaults.items():
             if options[key] is None:
                 options[key] = value
         unknown = set(options["cells"] or ()) - set(PROFILE_CELLS)
@@ -99,17 +106,21 @@ sessions with 1,000,000 rows (about 13 minutes in all). JSON goes to results/;
         ]
         if unknown:
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
-        try:
-            results = runner.run(options, self.say)
-        except StackError as error:
-            raise CommandError(error) from None
-        argv = sys.argv[2:] if sys.argv[1:2] == ["bench"] else []
-        results["command"] = shlex.join(["python", "manage.py", "bench", *argv])
         path = options["json"] or RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1) + "\n")
+        argv = sys.argv[2:] if sys.argv[1:2] == ["bench"] else []
+        command = shlex.join(["python", "manage.py", "bench", *argv])
+
+        def save(results):
+            path.write_text(json.dumps({**results, "command": command}, indent=1) + "\n")
+
+        try:
+            results = runner.run(options, self.say, save)
+        except StackError as error:
+            raise CommandError(f"{error}\n(what was measured before is in {path})") from None
+        save(results)
         self.stdout.write(f"Results written to {path}.")
-        return results
+        return {**results, "command": command}
 
     def say(self, text):
         self.stdout.write(text)
