@@ -93,9 +93,9 @@ class Context:
         return Shopper(stack.url, f"{self.profile}-{label}".replace("_", ""))
 
     def products(self, stack):
-        if id(stack) not in self._products:
-            self._products[id(stack)] = products_for_sale(stack.url)
-        return self._products[id(stack)]
+        if stack.url not in self._products:
+            self._products[stack.url] = products_for_sale(stack.url)
+        return self._products[stack.url]
 
     def progress(self, text):
         self.lab.say(f"      · {text}")
@@ -115,20 +115,20 @@ class Lab:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def run(self, on_cell=None):
-        """Every selected cell, profile by profile; ``on_cell(cell)`` after each one."""
+    def run(self):
+        """Every selected cell, profile by profile; the cells so far are in ``cells`` meanwhile."""
         self.run_root.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):  # a fresh catalog (and stock) for every run
             Path(f"{self.database}{suffix}").unlink(missing_ok=True)
         try:
             for profile in self.options.profiles:
-                self.run_profile(profile, on_cell)
+                self.run_profile(profile)
         finally:
             for log in self._logs:
                 log.close()
         return self.cells
 
-    def run_profile(self, profile, on_cell):
+    def run_profile(self, profile):
         self.say(profile)
         context = Context(self, profile)
         try:
@@ -136,8 +136,6 @@ class Lab:
                 cell = self.run_cell(context, scenario)
                 self.cells.append(cell)
                 self.report_cell(cell, scenario)
-                if on_cell:
-                    on_cell(cell)
         finally:
             context.retire_stack()
 
@@ -159,12 +157,8 @@ class Lab:
             context.retire_stack()
         else:
             cell.status = "measured"
-            cell.parts, cell.line, cell.note, cell.details = (
-                outcome.parts,
-                outcome.line,
-                outcome.note,
-                outcome.details,
-            )
+            cell.parts, cell.line, cell.note = outcome.parts, outcome.line, outcome.note
+            cell.details = outcome.details
         cell.seconds = round(time.monotonic() - started, 1)
         cell.stacks = list(context.used)
         return cell
