@@ -33,6 +33,7 @@ class Server:
                 "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]  # fmt: skip
         self.child = Child(name, argv, console, env={**env, "SHOP_SERVER_NAME": name}, cwd=settings.BASE_DIR)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
+        self.draining = False  # out of nginx's rotation while restart() stops and starts it
         self.serving = False  # answered /healthz since it last started
         self.failed_starts = 0  # exits in a row before it served
 

@@ -105,12 +105,15 @@ class Stack:
             server.start()
         for server in self.servers:
             server.wait_serving()
-        render_config(self.run_dir, self.port, self.servers, self.balance)
+        self._render_nginx()
         self.nginx = nginx_child(self.run_dir, self.console)
         self.nginx.start()
         wait_until(lambda: healthz(self.port), 20, "waiting for /healthz through nginx", self.nginx)
         self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
         self._monitor.start()
+
+    def _render_nginx(self):
+        render_config(self.run_dir, self.port, self.servers, self.balance)
 
     def _claim_run_dir(self):
         """One stack per run folder: its files (nginx.conf, logs, redis data) are not shareable."""
@@ -216,6 +219,7 @@ class Stack:
                     raise StackError("the stack is stopping")
                 target.restarting = True
             try:
+                self._rotate(target, serving=False)
                 old_pid = target.pid
                 target.child.stop()
                 target.child.env.update(env or {})
@@ -224,6 +228,25 @@ class Stack:
                 self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
             finally:
                 target.restarting = False
+                if not self._stopping:
+                    self._rotate(target, serving=True)
+
+    def _rotate(self, server, serving):
+        """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
+
+        A graceful stop is not enough on its own: gunicorn's workers stop accepting, and when the
+        last one exits the kernel resets the connections nginx had already queued on the port.
+        nginx may not pass those requests to another server (a POST may have been processed), so
+        each would be a 502. Out of rotation first, nothing is queued there when it stops. nginx
+        reloads gracefully: its old workers finish the requests they sent before they exit.
+        """
+        server.draining = not serving
+        old_workers = set(self.nginx.pids()) - {self.nginx.pid}
+        self._render_nginx()
+        self.nginx.signal(signal.SIGHUP)
+        wait_until(lambda: not old_workers & set(self.nginx.pids()), 45,
+                   f"waiting for nginx to take {server.name} {'into' if serving else 'out of'} rotation",
+                   self.nginx)  # fmt: skip
 
     @contextlib.contextmanager
     def store_outage(self, store):
