@@ -1,0 +1,193 @@
+"""Helpers for the tests that prove reliability and security through the real stack.
+
+Shoppers are logged in by writing their session with the servers' own settings (a ``manage.py
+shell`` run), not by posting passwords: PBKDF2 costs about half a second a login on purpose,
+and fifty logins would cost the two-core machine half a minute. Also here: SQL against the
+stack's database, the outcome of requests in nginx's access log, clients from another loopback
+address, and the checkout round trip.
+"""
+
+import contextlib
+import datetime
+import functools
+import http.client
+import http.cookiejar
+import json
+import re
+import sqlite3
+import threading
+import time
+import urllib.request
+
+import psycopg
+
+from shop.stack.client import Browser
+
+ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
+CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CHECKOUT_TOKEN = re.compile(r'name="checkout_token" value="([^"]+)"')
+ACCESS_LINE = re.compile(r'" (\d{3}) \d+ upstream=.*? upstream_status=(.*?) time=.* rid=(\w+)$')
+
+# Runs in the servers' settings: users (unusable passwords) and their logged-in sessions.
+_SESSIONS = """
+import json
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+User = get_user_model()
+store_class = import_module(settings.SESSION_ENGINE).SessionStore
+values = []
+for name in {names!r}:
+    user = User.objects.filter(username=name).first() or User.objects.create_user(name)
+    store = store_class()
+    store.update({{
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+        "cart": {cart!r},
+    }})
+    store.save()
+    values.append(store.session_key)  # signed_cookies: the signed cookie itself
+print(json.dumps([settings.SESSION_COOKIE_NAME, values]))
+"""
+
+
+def django(stack, code):
+    """Run Python ``code`` with the servers' settings and database; its last line is JSON."""
+    return json.loads(stack.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1])
+
+
+def new_product(stack, slug, stock):
+    """A product of its own for one test, at /p/<slug>/, in the first category; returns its id."""
+    now = datetime.datetime.now(datetime.UTC).isoformat(sep=" ")
+    insert = (
+        "INSERT INTO catalog_product (category_id, name, slug, description, price, stock, is_active,"
+        " created, updated) SELECT MIN(id), %s, %s, '', 9.5, %s, TRUE, %s, %s FROM catalog_category"
+        " RETURNING id"
+    )
+    return sql(stack, insert, slug.replace("-", " ").title(), slug, stock, now, now)[0][0]
+
+
+def logged_in(stack, usernames, cart=None, source=None):
+    """One Browser per username, logged in (users created as needed), ``cart`` = {product_id: qty}.
+
+    Not for ``locmem``: its sessions live in the memory of one worker process.
+    """
+    cart = {str(pk): quantity for pk, quantity in (cart or {}).items()}
+    cookie_name, values = django(stack, _SESSIONS.format(names=list(usernames), cart=cart))
+    browsers = []
+    for value in values:
+        browser = client(stack, source)
+        set_cookie(browser, cookie_name, value)
+        browsers.append(browser)
+    return browsers
+
+
+def set_cookie(browser, name, value):
+    """Give ``browser`` a cookie for the stack's host, as a copied or forged one would be."""
+    browser.cookies.set_cookie(http.cookiejar.Cookie(
+        0, name, value, None, False, "127.0.0.1", False, False, "/", True, False, None, True, None, None, {},
+    ))  # fmt: skip
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connect from another loopback address, so nginx sees another client (127.0.0.0/8 is local)."""
+
+    def __init__(self, address):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, request):
+        connection = functools.partial(http.client.HTTPConnection, source_address=(self.address, 0))
+        return self.do_open(connection, request)
+
+
+def client(stack, source=None):
+    """A Browser for the stack, connecting from loopback address ``source`` if given."""
+    browser = Browser(stack.url)
+    if source:
+        browser.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(browser.cookies), _NoRedirect, _FromAddress(source)
+        )
+    return browser
+
+
+def served_by(response):
+    return (response.header("X-Served-By") or "?").split(":")[0]
+
+
+def checkout(browser, fields=ADDRESS):
+    """Open the checkout page and post its form: (the page's checkout token, the POST's response).
+
+    The token is None, and the response the page itself, when there was no form to post.
+    """
+    page = browser.get("/checkout/")
+    token = CHECKOUT_TOKEN.search(page.text)
+    if page.status != 200 or not token:
+        return None, page
+    data = {
+        **fields,
+        "checkout_token": token.group(1),
+        "csrfmiddlewaretoken": CSRF_TOKEN.search(page.text)[1],
+    }
+    return token.group(1), browser.request("/checkout/", data)
+
+
+def sql(stack, query, *params):
+    """Rows of ``query`` (``%s`` placeholders) in the stack's database, SQLite or PostgreSQL."""
+    url = stack.env["DATABASE_URL"]
+    if url.startswith("sqlite:"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=20)) as db, db:
+            return db.execute(query.replace("%s", "?"), params).fetchall()
+    with psycopg.connect(url) as db:
+        return db.execute(query, params).fetchall()
+
+
+def stock(stack, product_id):
+    return sql(stack, "SELECT stock FROM catalog_product WHERE id = %s", product_id)[0][0]
+
+
+def nginx_outcomes(stack, request_ids, timeout=5):
+    """{request id: (status nginx sent, every upstream status)} from nginx's access log."""
+    wanted, found = set(request_ids), {}
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in (stack.run_dir / "logs" / "access.log").read_text().splitlines():
+            match = ACCESS_LINE.search(line)
+            if match and match[3] in wanted:
+                found[match[3]] = (int(match[1]), re.findall(r"\d{3}", match[2]))
+        if len(found) == len(wanted) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def forget_login_failures(stack, *keys):
+    """Failed logins lock an address for 15 minutes in a database other tests share: clean up."""
+    for key in keys:
+        sql(stack, "DELETE FROM accounts_loginfailure WHERE key = %s", key)
+
+
+def in_threads(targets, timeout=120):
+    """Run each callable in its own thread and wait for all; re-raise the first error."""
+    errors = []
+
+    def run(target):
+        try:
+            target()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), f"threads still running after {timeout}s"
+    if errors:
+        raise errors[0]
