@@ -1,0 +1,155 @@
+"""Revocation and login throttling through the real stack: nginx, three servers, real hashing.
+
+A copied signed cookie is replayed from a fresh client each time (never from a jar the server
+may have told to drop it), and requests spread over every server by round robin.
+"""
+
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+from shop.lab.tests.stack_tools import client, forget_login_failures, set_cookie
+
+pytestmark = pytest.mark.stack
+
+PASSWORD = "a-long-password-for-tests-7"
+NEW_PASSWORD = "another-long-password-8"
+SESSION_COOKIE = settings.SESSION_COOKIE_NAME
+
+
+@pytest.fixture(scope="module")
+def stack(request, start_stack):
+    """One stack per profile for the module; tests choose profiles with ``indirect``."""
+    stack = start_stack(request.param, servers=3, workers=1)
+    yield stack
+    stack.stop()
+
+
+# Revoking a copied cookie is the signed_cookies story: the other engines keep sessions on the
+# server, where logging out deletes them (shop/accounts/tests/test_revocation.py covers each).
+signed_cookies = pytest.mark.parametrize("stack", ["signed_cookies"], indirect=True)
+
+
+def sign_up(stack, source=None):
+    """A new user, signed in on a device; returns (username, device)."""
+    username = f"owner-{secrets.token_hex(4)}"
+    device = client(stack, source)
+    fields = {"username": username, "password1": PASSWORD, "password2": PASSWORD}
+    assert device.submit("/accounts/signup/", "/accounts/signup/", fields).status == 302
+    return username, device
+
+
+def replay(stack, cookie, times=6):
+    """Probe with a copy of ``cookie``, from a fresh client each time; the probes, by server."""
+    probes = {}
+    for _ in range(times):
+        thief = client(stack)
+        set_cookie(thief, SESSION_COOKIE, cookie)
+        probe = thief.probe()
+        probes.setdefault(probe["server"], []).append((probe["authenticated"], probe["username"]))
+    return probes
+
+
+@signed_cookies
+def test_a_copied_signed_cookie_is_anonymous_after_logout_everywhere(stack):
+    username, device = sign_up(stack)
+    copied = device.cookie(SESSION_COOKIE)
+    before = replay(stack, copied)
+    assert set(before) == {"server1", "server2", "server3"}
+    assert {answer for answers in before.values() for answer in answers} == {(True, username)}
+
+    out = device.submit("/accounts/orders/", "/accounts/logout_everywhere/", {})
+    assert out.status == 302
+
+    after = replay(stack, copied)
+    assert set(after) == {"server1", "server2", "server3"}
+    assert {answer for answers in after.values() for answer in answers} == {(False, None)}
+
+
+@signed_cookies
+def test_plain_logout_does_not_revoke_a_copied_signed_cookie(stack):
+    """The trade-off the lab page explains: without a server-side store, logging out only
+    replaces this browser's cookie. A copy still authenticates until it expires (or the user
+    logs out everywhere, or changes password)."""
+    username, device = sign_up(stack)
+    copied = device.cookie(SESSION_COOKIE)
+    assert device.submit("/", "/accounts/logout/", {}).status == 302
+    assert not device.probe()["authenticated"]
+    after = replay(stack, copied, times=3)
+    assert {answer for answers in after.values() for answer in answers} == {(True, username)}
+
+
+@signed_cookies
+def test_password_change_revokes_every_other_session_but_keeps_this_one(stack):
+    username, device = sign_up(stack)
+    copied = device.cookie(SESSION_COOKIE)
+    fields = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert device.submit("/accounts/password_change/", "/accounts/password_change/", fields).status == 302
+
+    here = [device.probe() for _ in range(3)]
+    assert {probe["server"] for probe in here} == {"server1", "server2", "server3"}
+    assert {(probe["authenticated"], probe["username"]) for probe in here} == {(True, username)}
+    after = replay(stack, copied, times=3)
+    assert {answer for answers in after.values() for answer in answers} == {(False, None)}
+
+
+def log_in(browser, username, password, forwarded_for=None):
+    """POST the login form; ``forwarded_for`` forges the X-Forwarded-For header nginx replaces."""
+    page = browser.get("/accounts/login/")
+    token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    fields = {"username": username, "password": password, "csrfmiddlewaretoken": token}
+    headers = {"Origin": browser.base_url}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    request = urllib.request.Request(  # noqa: S310 (our stack on 127.0.0.1)
+        browser.base_url + "/accounts/login/", urllib.parse.urlencode(fields).encode(), headers
+    )
+    try:
+        response = browser.opener.open(request, timeout=15)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        return (
+            response.status,
+            response.headers.get("X-Served-By", "").split(":")[0],
+            response.read().decode(),
+        )
+
+
+@pytest.mark.parametrize("stack", ["signed_cookies", "locmem"], indirect=True)
+def test_five_failures_on_any_servers_lock_the_user_and_the_address(stack):
+    """Failures are counted in the database every server shares. Under ``locmem`` each worker
+    has its own cache, so a cache-based counter would allow five tries per worker: the
+    database does not care which worker answered."""
+    username, _ = sign_up(stack)
+    attacker, elsewhere, another = "127.0.0.21", "127.0.0.22", "127.0.0.23"
+    keys = [f"user:{username}", *(f"addr:{address}" for address in (attacker, elsewhere, another))]
+    strangers = [f"nobody-{secrets.token_hex(3)}" for _ in range(5)]
+    try:
+        # Five wrong passwords for one user, from one address, answered by several servers.
+        tries = [log_in(client(stack, attacker), username, "wrong-password") for _ in range(5)]
+        assert [status for status, _, _ in tries] == [200] * 5
+        assert len({server for _, server, _ in tries}) >= 2, tries
+        # The sixth attempt is refused even with the right password, on any server, from any
+        # address, and a forged X-Forwarded-For does not help: nginx replaces it.
+        locked = [
+            log_in(client(stack, attacker), username, PASSWORD),
+            log_in(client(stack, elsewhere), username, PASSWORD),
+            log_in(client(stack, attacker), username, PASSWORD, forwarded_for="10.9.8.7"),
+        ]
+        assert [status for status, _, _ in locked] == [429] * 3
+        assert all("Too many failed logins" in text for _, _, text in locked)
+
+        # Five failures from one address, each for a different (unknown) user, lock the address.
+        keys += [f"user:{name}" for name in strangers]
+        assert [log_in(client(stack, another), name, "guess")[0] for name in strangers] == [200] * 5
+        other_user, _ = sign_up(stack)
+        keys.append(f"user:{other_user}")
+        assert log_in(client(stack, another), other_user, PASSWORD)[0] == 429
+        assert log_in(client(stack, elsewhere), other_user, PASSWORD)[0] == 302
+    finally:
+        forget_login_failures(stack, *keys)
