@@ -18,7 +18,7 @@ td.kept { background: #e3f4ea; } td.lost { background: #fbe3e1; }
 td.partial { background: #fdf1dc; } td.na { color: #888; } td.error { background: #ddd; }
 .meta { color: #555; } .warning { background: #fdf1dc; padding: .5rem; border-left: 4px solid #e6a23c; }
 .cell { margin: 1rem 0 1.4rem; } .cell p { margin: .25rem 0; } .why { color: #34495e; }
-svg text { font-family: system-ui, sans-serif; }
+svg { max-width: 100%; height: auto; } svg text { font-family: system-ui, sans-serif; }
 """
 RED, AMBER, GREEN = (192, 57, 43), (230, 162, 60), (46, 139, 87)
 
