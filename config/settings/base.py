@@ -165,6 +165,8 @@ if SHOP_SECURE:
     DEBUG = False
     SECRET_KEY = env("SECRET_KEY")  # required: the development default is refused here
     SECURE_SSL_REDIRECT = True
+    # The balancer's health checks reach the servers over plain HTTP, behind the TLS it terminates.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

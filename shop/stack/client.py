@@ -1,7 +1,7 @@
 """A small cookie-keeping HTTP client, for scripts and tests that talk to the stack like a browser.
 
 It keeps cookies but never follows redirects, so callers see every 302 (a login redirect is
-the lab's evidence of a lost session). Only for http://127.0.0.1 URLs of our own stack.
+the lab's evidence of a lost session). Only for http(s)://127.0.0.1 URLs of our own stack.
 """
 
 import http.cookiejar
@@ -44,11 +44,13 @@ class Browser:
     The cookie jar is thread-safe, so two threads may share one browser (one session).
     """
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, ssl_context=None):
+        """``ssl_context``: for https:// (``runstack --tls``), one that trusts the stack's certificate."""
         self.base_url = base_url.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
+        https = [urllib.request.HTTPSHandler(context=ssl_context)] if ssl_context else []
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect, *https
         )
 
     def request(self, path, data=None):

@@ -3,11 +3,12 @@
 import os
 import pwd
 import signal
+import subprocess
 
 from django.conf import settings
 from django.template import Context, Engine
 
-from .children import Child
+from .children import Child, StackError
 from .services import binary
 
 TEMPLATE = settings.BASE_DIR / "nginx" / "shop.conf.template"
@@ -15,8 +16,12 @@ BALANCES = ("round_robin", "ip_hash", "sticky_cookie")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
-def render_config(run_dir, port, servers, balance):
-    """Write ``<run_dir>/nginx.conf`` for these servers (objects with ``name`` and ``port``)."""
+def render_config(run_dir, port, servers, balance, tls=None):
+    """Write ``<run_dir>/nginx.conf`` for these servers (objects with ``name`` and ``port``).
+
+    ``tls`` is a (certificate, key) pair: nginx then serves HTTPS only, and the servers run in
+    hardened mode, whose session cookie is ``__Host-`` prefixed.
+    """
     for folder in ("logs", *(f"tmp/{name}" for name in TEMP_PATHS)):
         (run_dir / folder).mkdir(parents=True, exist_ok=True)
     # A config file is not HTML: nothing may be escaped.
@@ -29,7 +34,8 @@ def render_config(run_dir, port, servers, balance):
                 "port": port,
                 "servers": servers,
                 "balance": balance,
-                "session_cookie": settings.SESSION_COOKIE_NAME,
+                "session_cookie": session_cookie(secure=bool(tls)),
+                "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
                 "user": pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
             }
         )
@@ -37,6 +43,31 @@ def render_config(run_dir, port, servers, balance):
     path = run_dir / "nginx.conf"
     path.write_text(text)
     return path
+
+
+def session_cookie(secure):
+    """The servers' session cookie name: hardened mode (SHOP_SECURE) adds the ``__Host-`` prefix."""
+    name = settings.SESSION_COOKIE_NAME.removeprefix("__Host-")
+    return f"__Host-{name}" if secure else name
+
+
+def self_signed_certificate(folder):
+    """(certificate, key) for 127.0.0.1 and localhost, made with openssl once and kept in ``folder``."""
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    if certificate.exists() and key.exists():
+        return certificate, key
+    folder.mkdir(parents=True, exist_ok=True)
+    openssl = binary("openssl", "for --tls (Debian package openssl)")
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(certificate), "-days", "825", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode:
+        raise StackError(f"openssl could not make a certificate ({result.returncode}):\n{result.stderr}")
+    key.chmod(0o600)
+    return certificate, key
 
 
 def nginx_child(run_dir, console):

@@ -1,6 +1,7 @@
 """A gunicorn server of the stack, and the health check that says it serves."""
 
 import http.client
+import ssl
 import sys
 
 from django.conf import settings
@@ -10,9 +11,14 @@ from .children import Child, wait_until
 GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.conf.py"
 
 
-def healthz(port):
-    """True when whoever listens on ``port`` answers ``GET /healthz`` with 200 ``ok``."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+def healthz(port, certificate=None):
+    """True when whoever listens on ``port`` answers ``GET /healthz`` with 200 ``ok``; over
+    HTTPS, trusting ``certificate``, when one is given."""
+    if certificate:
+        context = ssl.create_default_context(cafile=certificate)
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
         connection.request("GET", "/healthz")
         response = connection.getresponse()

@@ -24,7 +24,7 @@ from pathlib import Path
 from django.conf import settings
 
 from .children import Console, StackError, free_ports, port_is_free, wait_until
-from .nginx import BALANCES, nginx_child, render_config
+from .nginx import BALANCES, nginx_child, render_config, self_signed_certificate
 from .servers import Server, healthz
 from .services import PostgresCluster, RedisServer
 
@@ -40,10 +40,12 @@ CRASH_LIMIT = 3
 
 class Stack:
     def __init__(self, profile="db", servers=3, workers=2, port=8000, balance="round_robin", db="sqlite",
-                 run_dir=None, env=None, setup_commands=(), out=None):  # fmt: skip
+                 run_dir=None, env=None, setup_commands=(), out=None, tls=False):  # fmt: skip
         """``port=0`` picks a free port; ``env`` adds to os.environ for every child;
         ``setup_commands`` are manage.py command lines run after migrate (``"seed_catalog
-        --if-empty"``); ``out`` receives the prefixed log (default: stdout)."""
+        --if-empty"``); ``out`` receives the prefixed log (default: stdout). ``tls``: nginx
+        serves HTTPS only, with a self-signed certificate (``certificate``), and the servers
+        run in hardened mode (SHOP_SECURE=1)."""
         if profile not in PROFILES:
             raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if balance not in BALANCES:
@@ -53,7 +55,8 @@ class Stack:
         if servers < 1 or workers < 1:
             raise StackError("a stack needs at least one server with at least one worker")
         self.profile, self.server_count, self.workers = profile, servers, workers
-        self.port, self.balance, self.db = port, balance, db
+        self.port, self.balance, self.db, self.tls = port, balance, db, tls
+        self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
         self.console = Console(out or sys.stdout)
         self.base_env = {**os.environ, **(env or {})}
@@ -105,15 +108,19 @@ class Stack:
             server.start()
         for server in self.servers:
             server.wait_serving()
+        if self.tls:
+            self.certificate, self._tls_key = self_signed_certificate(self.run_dir / "tls")
         self._render_nginx()
         self.nginx = nginx_child(self.run_dir, self.console)
         self.nginx.start()
-        wait_until(lambda: healthz(self.port), 20, "waiting for /healthz through nginx", self.nginx)
+        wait_until(lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx",
+                   self.nginx)  # fmt: skip
         self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
         self._monitor.start()
 
     def _render_nginx(self):
-        render_config(self.run_dir, self.port, self.servers, self.balance)
+        tls = (self.certificate, self._tls_key) if self.tls else None
+        render_config(self.run_dir, self.port, self.servers, self.balance, tls)
 
     def _claim_run_dir(self):
         """One stack per run folder: its files (nginx.conf, logs, redis data) are not shareable."""
@@ -134,6 +141,8 @@ class Stack:
         env["STATIC_ROOT"] = str(self.run_dir / "static")
         env["SECRET_KEY"] = env.get("SECRET_KEY") or self._secret_key()
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
+        if self.tls:
+            env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
         if self.profile == "file":
             env.setdefault("SESSION_FILE_PATH", str(self.run_dir / "sessions"))
         return env
@@ -179,7 +188,7 @@ class Stack:
     # Running -------------------------------------------------------------------------
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     def say(self, text):
         self.console.line("stack", text)

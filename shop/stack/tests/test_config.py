@@ -69,7 +69,7 @@ def test_forwarded_headers_and_request_id(tmp_path):
     [
         ("round_robin", "server 127.0.0.1:40001"),  # nginx's default: no method line
         ("ip_hash", "ip_hash;"),
-        ("sticky_cookie", "hash $cookie_sessionid consistent;"),
+        ("sticky_cookie", "hash $session_cookie consistent;"),
     ],
 )
 def test_balance_method_comes_first_in_the_upstream(tmp_path, balance, method):

@@ -32,8 +32,10 @@ stopping and restarting:
 
 run folder (default {DEFAULT_RUN_DIR}):
   nginx.conf (rendered from nginx/shop.conf.template), logs/access.log and logs/error.log
-  (nginx), static/ (collectstatic, served by nginx), secret_key, stack.pid. nginx also
-  answers GET /nginx/ping itself, for benchmarks without Django.
+  (nginx), static/ (collectstatic, served by nginx), secret_key, stack.pid, and with --tls
+  tls/cert.pem and tls/key.pem (made once with openssl, like secret_key; trust cert.pem in a
+  client, or accept the browser's warning). nginx also answers GET /nginx/ping itself, for
+  benchmarks without Django.
 """
 
 
@@ -69,6 +71,11 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
         parser.add_argument("--db", choices=DATABASES, default="sqlite",
                             help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
                                  "postgres: a throwaway PostgreSQL cluster (default: sqlite)")  # fmt: skip
+        parser.add_argument("--tls", action="store_true",
+                            help="serve HTTPS only on --port, with a self-signed certificate for "
+                                 "127.0.0.1 and localhost (RUN_DIR/tls/cert.pem), and run the servers in "
+                                 "hardened mode (SHOP_SECURE=1: secure __Host- cookies, HSTS, SSL "
+                                 "redirect)")  # fmt: skip
         parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the run folder, see below")
         parser.add_argument("--manage", action="append", default=[], metavar="'COMMAND ARGS'",
                             help="a manage.py command to run after migrate, before the servers start, "
@@ -86,6 +93,7 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
                 profile=options["profile"], servers=options["servers"], workers=options["workers"],
                 port=options["port"], balance=options["balance"], db=options["db"],
                 run_dir=options["run_dir"], setup_commands=options["manage"], out=self.stdout,
+                tls=options["tls"],
             )  # fmt: skip
         except StackError as error:
             raise CommandError(error) from None
