@@ -81,6 +81,7 @@ def test_plain_logout_does_not_revoke_a_copied_signed_cookie(stack):
     assert not device.probe()["authenticated"]
     after = replay(stack, copied, times=3)
     assert {answer for answers in after.values() for answer in answers} == {(True, username)}
+    assert 'id="revocation"' in device.get("/lab/").text  # where the lab page explains this
 
 
 @signed_cookies
