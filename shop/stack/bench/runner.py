@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,8 @@ SCALE_PRODUCTS = (100, 100_000)
 VERSION = re.compile(r"[/= ]v?(\d+\.\d+[^\s\]]*)")
 SCALE_CELLS = ("healthz", "list", "search")
 SCALE_DURATION = 2.5
+RECORDED_OPTIONS = ("mode", "profiles", "db", "cells", "duration", "runs", "warmup", "connections", "servers",
+                    "workers", "scale", "growth", "session_rows")  # fmt: skip
 
 
 def parse_stage(text, default_db="sqlite"):
@@ -43,12 +46,11 @@ def run(options, say, save=lambda results: None):
     started = time.monotonic()
     results = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "options": {key: options[key] for key in ("mode", "profiles", "duration", "runs", "warmup",
-                                                  "connections", "servers", "workers", "scale", "growth")},
+        "options": {key: options.get(key) for key in RECORDED_OPTIONS},
         "machine": machine(),
         "versions": versions(),
         "stages": [],
-    }  # fmt: skip
+    }
     try:
         for text in options["profiles"]:
             spec = parse_stage(text, options["db"])
@@ -132,9 +134,7 @@ def machine():
 
 
 def versions():
-    import sqlite3
-
-    def first_line(*argv):
+    def program_version(*argv):
         if not argv[0]:
             return None
         result = subprocess.run(argv, capture_output=True, text=True)
@@ -149,8 +149,8 @@ def versions():
         "django": django.get_version(),
         **packages,
         "sqlite": sqlite3.sqlite_version,
-        "nginx": first_line(find_binary("nginx"), "-v"),
-        "redis-server": first_line(find_binary("redis-server"), "--version"),
-        "postgresql": first_line(find_binary("postgres"), "--version"),
-        "wrk": first_line(find_binary("wrk"), "-v"),
+        "nginx": program_version(find_binary("nginx"), "-v"),
+        "redis-server": program_version(find_binary("redis-server"), "--version"),
+        "postgresql": program_version(find_binary("postgres"), "--version"),
+        "wrk": program_version(find_binary("wrk"), "-v"),
     }
