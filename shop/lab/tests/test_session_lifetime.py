@@ -14,6 +14,7 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.sessions.backends.file import SessionStore as FileSessionStore
 from django.test import Client
 
 PROFILES = ["locmem", "file", "db", "cache", "cached_db", "signed_cookies"]
@@ -30,12 +31,24 @@ def test_lifetime_and_idle_timeout_come_from_the_environment():
     assert result.stdout.split() == ["900", "True"], result.stderr
 
 
-@pytest.mark.django_db
-def test_sessions_expire_after_their_lifetime_or_idle_time_on_every_engine(
-    settings, redis_url, tmp_path, user
-):
-    settings.SESSION_COOKIE_AGE = LIFETIME
+def forget_file_engine_folder():
+    """Django's file engine keeps the first SESSION_FILE_PATH it sees for the whole process."""
+    if "_storage_path" in vars(FileSessionStore):
+        del FileSessionStore._storage_path
+
+
+@pytest.fixture
+def file_engine_folder(settings, tmp_path):
     settings.SESSION_FILE_PATH = str(tmp_path)
+    forget_file_engine_folder()
+    yield tmp_path
+    forget_file_engine_folder()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("file_engine_folder")
+def test_sessions_expire_after_their_lifetime_or_idle_time_on_every_engine(settings, redis_url, user):
+    settings.SESSION_COOKIE_AGE = LIFETIME
 
     def use(profile, idle_timeout):
         module = importlib.import_module(f"config.settings.{profile}")
