@@ -39,7 +39,7 @@ def wipe(folder):
 
 
 def wait_for_nginx(stack, timeout=10):
-    """Seconds until nginx serves again (it may have taken every server out after their 503s)."""
+    """Seconds until /healthz answers through nginx again after the outage."""
     started = time.monotonic()
     while not healthz(stack.port):
         if time.monotonic() - started > timeout:
@@ -94,9 +94,9 @@ def redis_restart(ctx):
         )
     if 502 in down + back:
         notes.append(
-            "Surprising: nginx also answered 502 ('no live upstreams'). It treats a 503 as a failed server "
-            "(proxy_next_upstream http_503, max_fails=1): it tried each server in turn, then took them all "
-            "out of rotation for fail_timeout (1 s), even for pages that need no session."
+            "Surprising: nginx also answered 502. nginx passes a server's 503 on without retrying it "
+            "(http_503 is not in proxy_next_upstream), so a 502 means a server failed outright: see the "
+            "stack log of this cell."
         )
     if ctx.profile == "cache" and not wiped.kept:
         notes.append(

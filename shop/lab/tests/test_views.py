@@ -83,7 +83,6 @@ def test_lab_page_survives_a_forged_signed_cookie(client, settings):
     assert "signature does not verify" in response.content.decode()
 
 
-
 @pytest.mark.django_db
 def test_django_log_lines_carry_the_request_id(client, caplog):
     caplog.handler.addFilter(RequestIdFilter())
