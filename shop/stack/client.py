@@ -86,10 +86,16 @@ class Browser:
         return json.loads(response.text)
 
     def product_for_sale(self):
-        """(product page, product id) of the first product listed on the home page."""
-        slug = re.search(r'href="/p/([^"/]+)/"', self.get("/").text).group(1)
-        page = f"/p/{slug}/"
-        return page, int(re.search(r'action="/cart/add/(\d+)/"', self.get(page).text).group(1))
+        """(product page, product id) of the first product on the home page still in stock.
+
+        Tests share a catalog and buy from it, so the first product may have sold out.
+        """
+        for slug in dict.fromkeys(re.findall(r'href="/p/([^"/]+)/"', self.get("/").text)):
+            page = f"/p/{slug}/"
+            form = re.search(r'action="/cart/add/(\d+)/"', self.get(page).text)
+            if form:
+                return page, int(form.group(1))
+        raise AssertionError("no product on the home page is in stock")
 
     def cookie(self, name):
         """The value of cookie ``name`` as the browser would send it, or None."""
