@@ -4,6 +4,8 @@ It keeps cookies but never follows redirects, so callers see every 302 (a login 
 the lab's evidence of a lost session). Only for http(s)://127.0.0.1 URLs of our own stack.
 """
 
+import functools
+import http.client
 import http.cookiejar
 import json
 import re
@@ -38,20 +40,35 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connect from another loopback address, so nginx sees another client (127.0.0.0/8 is local)."""
+
+    def __init__(self, address):
+        super().__init__()
+        self.address = address
+
+    def http_open(self, request):
+        connection = functools.partial(http.client.HTTPConnection, source_address=(self.address, 0))
+        return self.do_open(connection, request)
+
+
 class Browser:
     """Keeps cookies like a browser, but never follows redirects: callers look at them.
 
     The cookie jar is thread-safe, so two threads may share one browser (one session).
     """
 
-    def __init__(self, base_url, ssl_context=None):
-        """``ssl_context``: for https:// (``runstack --tls``), one that trusts the stack's certificate."""
+    def __init__(self, base_url, ssl_context=None, source_address=None):
+        """``ssl_context``: for https:// (``runstack --tls``), one that trusts the stack's certificate;
+        ``source_address``: a loopback address to connect from (http:// only), another client to nginx."""
         self.base_url = base_url.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
-        https = [urllib.request.HTTPSHandler(context=ssl_context)] if ssl_context else []
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect, *https
-        )
+        handlers = [urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect]
+        if ssl_context:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        if source_address:
+            handlers.append(_FromAddress(source_address))
+        self.opener = urllib.request.build_opener(*handlers)
 
     def request(self, path, data=None):
         body = urllib.parse.urlencode(data).encode() if data is not None else None

@@ -9,15 +9,12 @@ address, and the checkout round trip.
 
 import contextlib
 import datetime
-import functools
-import http.client
 import http.cookiejar
 import json
 import re
 import sqlite3
 import threading
 import time
-import urllib.request
 
 import psycopg
 
@@ -90,31 +87,9 @@ def set_cookie(browser, name, value):
     ))  # fmt: skip
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class _FromAddress(urllib.request.HTTPHandler):
-    """Connect from another loopback address, so nginx sees another client (127.0.0.0/8 is local)."""
-
-    def __init__(self, address):
-        super().__init__()
-        self.address = address
-
-    def http_open(self, request):
-        connection = functools.partial(http.client.HTTPConnection, source_address=(self.address, 0))
-        return self.do_open(connection, request)
-
-
 def client(stack, source=None):
     """A Browser for the stack, connecting from loopback address ``source`` if given."""
-    browser = Browser(stack.url)
-    if source:
-        browser.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(browser.cookies), _NoRedirect, _FromAddress(source)
-        )
-    return browser
+    return Browser(stack.url, source_address=source)
 
 
 def served_by(response):
