@@ -86,6 +86,8 @@ def test_shopping_flow(profile, client, make_product):
 
 
 @pytest.mark.django_db
+# Looking a signed cookie up as a cache key is the point here, long as that key is.
+@pytest.mark.filterwarnings("ignore::django.core.cache.backends.base.CacheKeyWarning")
 def test_session_lives_where_the_profile_says(profile, client, user, settings):
     """After login, the session is found in the store the profile names, and only there."""
     client.post("/accounts/login/", {"username": user.username, "password": "correct-horse-battery"})
