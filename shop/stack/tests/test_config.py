@@ -87,6 +87,11 @@ def test_rendered_config_is_valid_for_nginx_even_in_a_folder_with_spaces(tmp_pat
     nginx = require_binary("nginx")
     run_dir = tmp_path / "run folder"
     render(run_dir)
+    assert_nginx_accepts(nginx, run_dir)
+
+
+def assert_nginx_accepts(nginx, run_dir):
+    """``nginx -t`` on the config rendered into ``run_dir``, as the stack would start it."""
     command = [
         nginx,
         "-t",

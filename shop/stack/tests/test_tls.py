@@ -22,6 +22,8 @@ from shop.stack.client import Browser
 from shop.stack.nginx import render_config, self_signed_certificate
 from shop.stack.services import require_binary
 
+from .test_config import assert_nginx_accepts
+
 PASSWORD = "a-long-password-for-tests-7"
 READY = re.compile(r"Shop running at (https://127\.0\.0\.1:(\d+)/)")
 ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
@@ -36,18 +38,7 @@ def test_tls_config_with_sticky_cookies_is_valid_for_nginx(tmp_path):
     config = render_config(tmp_path, 8443, servers, "sticky_cookie", (certificate, key)).read_text()
     assert "listen 127.0.0.1:8443 ssl;" in config
     assert "~(?:^|;)\\s*__Host-sessionid=(?<session_value>[^;]*)" in config
-    command = [
-        nginx,
-        "-t",
-        "-p",
-        f"{tmp_path}/",
-        "-c",
-        tmp_path / "nginx.conf",
-        "-e",
-        tmp_path / "logs/error.log",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_nginx_accepts(nginx, tmp_path)
 
 
 @pytest.fixture(scope="module")
