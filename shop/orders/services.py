@@ -62,7 +62,7 @@ def _place_order(user, cart, shipping, checkout_token):
             unit_price=line.price,
             quantity=line.quantity,
         )
-        for line in lines
+        for line in cart  # in the order the shopper saw them, not the locking order
     )
     cart.clear()
     return order
