@@ -1,11 +1,11 @@
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from shop.cart.forms import CartAddForm
 
 from .models import Category, Product
+from .search import search
 
 PRODUCTS_PER_PAGE = 24
 
@@ -18,7 +18,7 @@ def product_list(request, category_slug=None):
         products = products.filter(category=category)
     query = request.GET.get("q", "").strip()[:100]
     if query:
-        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query))
+        products = search(products, query)
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
