@@ -69,13 +69,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
+    "shop.core",
     "shop.accounts",
     "shop.catalog",
     "shop.cart",
     "shop.orders",
+    # The lab is an add-on: the shop runs without it (shop/core/tests/test_without_lab.py).
     "shop.lab",
-    "shop.stack",
 ]
 
 # AUTHENTICATION
@@ -95,7 +95,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     # Outermost, so that every response, errors included, names the server.
-    "shop.lab.middleware.served_by",
+    "shop.core.middleware.served_by",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -126,7 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.cart.context_processors.cart",
-                "shop.lab.context_processors.served_by",
+                "shop.core.context_processors.served_by",
             ],
         },
     },
@@ -157,10 +157,13 @@ SECURE_CSP = {
 # an idle timeout. Saving on every request costs a session write per request for the
 # server-side engines (and a new Set-Cookie for signed cookies), so it is off by default.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
-SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_IDLE_TIMEOUT", default=False)
+SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_SAVE_EVERY_REQUEST", default=False)
 
 # Hardened mode (SHOP_SECURE=1): HTTPS only, behind nginx terminating TLS (runstack --tls).
 SHOP_SECURE = env.bool("SHOP_SECURE", default=False)
+if not SHOP_SECURE:
+    # runstack, bench: tools for a developer's machine, not part of a hardened server.
+    INSTALLED_APPS.append("shop.stack")
 if SHOP_SECURE:
     DEBUG = False
     SECRET_KEY = env("SECRET_KEY")  # required: the development default is refused here
@@ -181,7 +184,7 @@ if SHOP_SECURE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.lab.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "shop.core.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"},
     },

@@ -25,12 +25,6 @@ REPORT_CSP = {
 }
 
 
-@require_safe
-def healthz(request):
-    """Liveness for the balancer and runstack: answers without touching the session."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
 @never_cache
 @require_safe
 def probe(request):

@@ -1,4 +1,4 @@
-"""Session lifetime (SESSION_COOKIE_AGE) and the idle timeout (SESSION_IDLE_TIMEOUT) on every engine.
+"""Session lifetime (SESSION_COOKIE_AGE) and the idle timeout (SESSION_SAVE_EVERY_REQUEST) on every engine.
 
 The clock is real (Redis expires keys on its own clock), so one timeline serves every profile
 at once: sessions made at t=0 with a two-second lifetime, visited at fixed times after it.
@@ -23,7 +23,7 @@ LIFETIME = 2
 
 def test_lifetime_and_idle_timeout_come_from_the_environment():
     code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_SAVE_EVERY_REQUEST)"
-    env = {**os.environ, "SESSION_COOKIE_AGE": "900", "SESSION_IDLE_TIMEOUT": "true"}
+    env = {**os.environ, "SESSION_COOKIE_AGE": "900", "SESSION_SAVE_EVERY_REQUEST": "true"}
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
         cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-REDIS_ENGINES = ["shop.lab.session_backends.cache", "django.contrib.sessions.backends.cached_db"]
+REDIS_ENGINES = ["shop.core.session_backends.cache", "django.contrib.sessions.backends.cached_db"]
 
 
 @pytest.fixture(params=REDIS_ENGINES)
@@ -39,7 +39,7 @@ def test_store_down_is_a_503_page(signed_in_browser, redis_down, url):
 @pytest.mark.django_db
 def test_other_errors_stay_500(settings):
     client = Client(raise_request_exception=False)
-    settings.ROOT_URLCONF = "shop.lab.tests.broken_urls"
+    settings.ROOT_URLCONF = "shop.core.tests.broken_urls"
     response = client.get("/boom/")
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()

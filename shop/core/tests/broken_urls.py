@@ -6,4 +6,4 @@ def boom(request):
 
 
 urlpatterns = [path("boom/", boom)]
-handler500 = "shop.lab.errors.server_error"
+handler500 = "shop.core.errors.server_error"
