@@ -33,9 +33,7 @@ SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
 
 # DATABASES
 # ------------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Reopening the connection per request reruns the PRAGMAs below and halves db-session
 # throughput; health checks make the persistent connection safe after a DB restart.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
@@ -127,9 +125,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.cart.context_processors.cart",
                 "shop.core.context_processors.served_by",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 # SECURITY
@@ -185,11 +183,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "shop.core.request_id.RequestIdFilter"}},
-    "formatters": {
-        "plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"},
-    },
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }

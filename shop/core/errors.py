@@ -16,8 +16,10 @@ STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
 def server_error(request):
     """Django calls this while handling the uncaught exception, so sys.exc_info() names it."""
     if isinstance(sys.exc_info()[1], STORE_DOWN):
-        # Rendered without the request: the page must not touch the session again.
-        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        # Rendered without the request: the page must not touch the session again. An order
+        # placed before the store failed (the session is saved last) is named, not denied.
+        context = {"order": getattr(request, "placed_order", None)}
+        response = HttpResponse(loader.render_to_string("503.html", context), status=503)
         response["Retry-After"] = "5"
         return response
     return HttpResponseServerError(loader.render_to_string("500.html"))

@@ -78,15 +78,18 @@ def process_group(pgid):
     return sorted(pids)
 
 
-def wait_until(ready, timeout, what, child=None):
-    """Poll ``ready()`` until true; fail early if ``child`` exits while we wait."""
-    deadline = time.monotonic() + timeout
+def wait_until(ready, timeout, what, child=None, interval=0.1):
+    """Poll ``ready()`` until true and return the seconds it took; fail early if ``child`` exits
+    while we wait, and with ``what`` in the message after ``timeout`` seconds."""
+    started = time.monotonic()
+    deadline = started + timeout
     while not ready():
         if child is not None and child.exit_code is not None:
             raise StackError(f"{child.name} exited ({child.describe_exit()}) while {what}:\n{child.tail()}")
         if time.monotonic() > deadline:
             raise StackError(f"timed out after {timeout:.0f}s {what}")
-        time.sleep(0.1)
+        time.sleep(interval)
+    return time.monotonic() - started
 
 
 def command(argv, run_as=None, death_signal=signal.SIGTERM):

@@ -35,8 +35,17 @@ class Server:
     def __init__(self, name, port, workers, env, console):
         self.name = name
         self.port = port
-        argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
-                "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(GUNICORN_CONFIG),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ]
         self.child = Child(name, argv, console, env={**env, "SHOP_SERVER_NAME": name}, cwd=settings.BASE_DIR)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it

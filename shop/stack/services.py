@@ -26,23 +26,6 @@ def binary(name, purpose):
     return path
 
 
-def require_binary(name):
-    """For tests: skip when a system program is missing, but fail when CI=true.
-
-    CI installs every program the tests run (scripts/system-deps), so there a missing one is
-    a broken setup that a skip would hide.
-    """
-    import pytest  # only tests call this; pytest is not a runtime dependency
-
-    path = find_binary(name)
-    if path is None:
-        message = f"{name} is not installed (scripts/system-deps installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; with CI=true a missing program fails the run", pytrace=False)
-        pytest.skip(message)
-    return path
-
-
 class Service:
     """A store in a child process; a context manager that starts and stops it."""
 
@@ -72,15 +55,23 @@ class RedisServer(Service):
         self.port = port or free_ports(1)[0]
         argv = [
             binary("redis-server", "for the cache and cached_db profiles"),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.folder),
-            "--save", "",
-            "--appendonly", "yes",
-            "--daemonize", "no",
-            "--logfile", "",
-            "--loglevel", "warning",
-        ]  # fmt: skip
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.folder),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",
+            "--loglevel",
+            "warning",
+        ]
         self.child = Child("redis", argv, console or Console(sys.stderr))
 
     @property
@@ -130,16 +121,39 @@ class PostgresCluster(Service):
             shutil.chown(self.root, self.run_as, self.run_as)
             shutil.chown(password_file, self.run_as, self.run_as)
         data = self.root / "data"
-        initdb = [self.initdb, "-D", str(data), "-U", "shop", "--auth=scram-sha-256",
-                  f"--pwfile={password_file}", "-E", "UTF8", "--no-locale", "--no-sync"]  # fmt: skip
+        initdb = [
+            self.initdb,
+            "-D",
+            str(data),
+            "-U",
+            "shop",
+            "--auth=scram-sha-256",
+            f"--pwfile={password_file}",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ]
         result = subprocess.run(command(initdb, self.run_as), cwd=self.root, capture_output=True, text=True)
         if result.returncode:
             raise StackError(f"initdb failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-        argv = [self.postgres, "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.root),
-                "-c", "log_checkpoints=off"]  # fmt: skip
+        argv = [
+            self.postgres,
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
+            "-c",
+            "log_checkpoints=off",
+        ]
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-        self.child = Child("postgres", argv, self.console, cwd=self.root, run_as=self.run_as,
-                           stop_signal=signal.SIGINT)  # fmt: skip
+        self.child = Child(
+            "postgres", argv, self.console, cwd=self.root, run_as=self.run_as, stop_signal=signal.SIGINT
+        )
         self.child.start()
         wait_until(self._answers, 30, "waiting for PostgreSQL to accept connections", self.child)
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:

@@ -28,19 +28,40 @@ from .nginx import BALANCES, nginx_child, render_config, self_signed_certificate
 from .servers import Server, healthz
 from .services import PostgresCluster, RedisServer
 
-# The session profiles of DESIGN.md, each a module config.settings.<profile>.
-PROFILES = ("db", "locmem", "file", "cache", "cached_db", "signed_cookies")
+# The session profiles of DESIGN.md, each a module config.settings.<profile>, in its table's
+# order: from the stateful failure to the stateless cookie. The one list of them.
+PROFILES = ("locmem", "file", "db", "cache", "cached_db", "signed_cookies")
 REDIS_PROFILES = frozenset({"cache", "cached_db"})
 DATABASES = ("sqlite", "postgres")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
+
+
+def required_programs(profiles, db="sqlite"):
+    """The system programs that stacks of these profiles run."""
+    redis = ["redis-server"] if REDIS_PROFILES & set(profiles) else []
+    return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
+
+
 # A server that dies this many times in a row before ever answering /healthz is broken (an
 # import error, say): restarting it forever would hide that. Killing a serving one is not.
 CRASH_LIMIT = 3
 
 
 class Stack:
-    def __init__(self, profile="db", servers=3, workers=2, port=8000, balance="round_robin", db="sqlite",
-                 run_dir=None, env=None, setup_commands=(), out=None, tls=False):  # fmt: skip
+    def __init__(
+        self,
+        profile="db",
+        servers=3,
+        workers=2,
+        port=8000,
+        balance="round_robin",
+        db="sqlite",
+        run_dir=None,
+        env=None,
+        setup_commands=(),
+        out=None,
+        tls=False,
+    ):
         """``port=0`` picks a free port; ``env`` adds to os.environ for every child;
         ``setup_commands`` are manage.py command lines run after migrate (``"seed_catalog
         --if-empty"``); ``out`` receives the prefixed log (default: stdout). ``tls``: nginx
@@ -113,8 +134,9 @@ class Stack:
         self._render_nginx()
         self.nginx = nginx_child(self.run_dir, self.console)
         self.nginx.start()
-        wait_until(lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx",
-                   self.nginx)  # fmt: skip
+        wait_until(
+            lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx", self.nginx
+        )
         self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
         self._monitor.start()
 
@@ -145,6 +167,7 @@ class Stack:
             env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
         if self.profile == "file":
             env.setdefault("SESSION_FILE_PATH", str(self.run_dir / "sessions"))
+            Path(env["SESSION_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
         return env
 
     def _secret_key(self):
@@ -179,8 +202,11 @@ class Stack:
         """Run a manage.py command with the servers' settings and database; returns its stdout."""
         result = subprocess.run(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
-            env=self.env, cwd=settings.BASE_DIR, capture_output=True, text=True,
-        )  # fmt: skip
+            env=self.env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode:
             raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
@@ -195,8 +221,10 @@ class Stack:
 
     def describe(self):
         servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)
-        return (f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
-                f"workers ({servers}), {self.balance}, db {self.db}")  # fmt: skip
+        return (
+            f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
+            f"workers ({servers}), {self.balance}, db {self.db}"
+        )
 
     def server(self, which):
         """A server by name (``"server2"``) or by number (``2``)."""
@@ -253,9 +281,12 @@ class Stack:
         old_workers = set(self.nginx.pids()) - {self.nginx.pid}
         self._render_nginx()
         self.nginx.signal(signal.SIGHUP)
-        wait_until(lambda: not old_workers & set(self.nginx.pids()), 45,
-                   f"waiting for nginx to take {server.name} {'into' if serving else 'out of'} rotation",
-                   self.nginx)  # fmt: skip
+        wait_until(
+            lambda: not old_workers & set(self.nginx.pids()),
+            45,
+            f"waiting for nginx to take {server.name} {'into' if serving else 'out of'} rotation",
+            self.nginx,
+        )
 
     @contextlib.contextmanager
     def store_outage(self, store):
@@ -304,8 +335,10 @@ class Stack:
             server.failed_starts = 0 if server.serving else server.failed_starts + 1
             if server.failed_starts >= CRASH_LIMIT:
                 return f"{server.name} died {CRASH_LIMIT} times before serving:\n{server.child.tail()}"
-            self.say(f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
-                     f"nginx serves from the others while it starts again on port {server.port}")  # fmt: skip
+            self.say(
+                f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
+                f"nginx serves from the others while it starts again on port {server.port}"
+            )
             server.child.stop()
             server.start()
         return None

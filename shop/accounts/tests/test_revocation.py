@@ -45,8 +45,7 @@ def test_password_change_revokes_other_sessions_but_keeps_this_one(engine, user)
     browser, other_device = logged_in_client(user), logged_in_client(user)
     copied = other_device.cookies["sessionid"].value
     response = browser.post(
-        "/accounts/password_change/",
-        {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW},
+        "/accounts/password_change/", {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW}
     )
     assert response.status_code == 302
     assert browser.get("/lab/probe").json()["authenticated"] is True

@@ -36,16 +36,34 @@ print(json.dumps(seen))
 
 
 def test_the_shop_runs_without_the_lab(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.core.tests.settings_without_lab",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "shop.core.tests.settings_without_lab",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+    }
 
     def manage(*args):
-        return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=settings.BASE_DIR,
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            env=env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     manage("migrate", "--noinput")
     seen = json.loads(manage("shell", "--no-imports", "-c", SHOPPING).strip().splitlines()[-1])
     checkout = seen.pop("checkout")
-    assert seen == {"home": 200, "healthz": 200, "lab": 404, "probe": 404, "signup": 302, "add": 302,
-                    "lab_link": False, "served_by": True, "stock": 1}
+    assert seen == {
+        "home": 200,
+        "healthz": 200,
+        "lab": 404,
+        "probe": 404,
+        "signup": 302,
+        "add": 302,
+        "lab_link": False,
+        "served_by": True,
+        "stock": 1,
+    }
     assert checkout.startswith("/orders/")

@@ -7,9 +7,8 @@ from shop.stack.stack import PROFILES, REDIS_PROFILES
 
 from .continuity import kill_one, restart_all, round_robin
 from .races import concurrent_writes
-from .redis_restart import redis_restart
-from .secret_keys import secret_keys
 from .sticky import sticky
+from .stores import redis_restart, secret_keys
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class Scenario:
     key: str
     title: str
     question: str
-    run: Callable = field(repr=False)
+    run: Callable = field(repr=False)  # run(Context) -> Outcome
     # Profiles it does not apply to, and why.
     skip: dict = field(default_factory=dict)
 

@@ -61,3 +61,18 @@ def test_lab_page_survives_a_forged_signed_cookie(client, settings):
     response = client.get("/lab/")
     assert response.status_code == 200
     assert "signature does not verify" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/lab/", "/lab/report/"])
+def test_hardened_mode_keeps_the_lab_pages_for_staff(settings, client, user, url):
+    """The probe stays open (it describes the caller's own session); the pages describe servers."""
+    settings.SHOP_SECURE = True
+    assert client.get(url, secure=True)["Location"].startswith("/admin/login/")
+    client.force_login(user)
+    assert client.get(url, secure=True)["Location"].startswith("/admin/login/")
+    assert client.get("/lab/probe", secure=True).status_code == 200
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get(url, secure=True).status_code in (200, 404)  # 404: no report made yet

@@ -30,8 +30,9 @@ def cookie_bytes_per_line(stack: Stack, products):
         shopper.add_to_cart(product_id)
         if lines in REPORTED_LINES:
             rows.append(_cookie_row(shopper, lines))
-    over_cap = shopper.request("POST", f"/cart/add/{products[CART_CAP][0]}/",
-                               {"quantity": 1, "csrfmiddlewaretoken": shopper.token})  # fmt: skip
+    over_cap = shopper.request(
+        "POST", f"/cart/add/{products[CART_CAP][0]}/", {"quantity": 1, "csrfmiddlewaretoken": shopper.token}
+    )
     return {"rows": rows, "line_51_status": over_cap[0], "cart_items_after": shopper.probe()["cart_items"]}
 
 
@@ -59,8 +60,13 @@ def session_rows(databases, expired, say):
 def _child(database_url, expired, say):
     say(f"  db sessions: {expired:,} expired rows in {database_url.split(':')[0]} ...")
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.db"}
-    result = subprocess.run([sys.executable, "-m", "shop.stack.bench.session_rows", str(expired)],
-                            env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "shop.stack.bench.session_rows", str(expired)],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
         raise StackError(f"session_rows failed:\n{result.stdout}{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -57,8 +57,11 @@ def measured_run(stack, requests_file, options):
     before, own, children = stack_cpu(stack), time.process_time(), _children_cpu()
     result = run_wrk(stack.url, requests_file, options["duration"], options["connections"])
     after = stack_cpu(stack)
-    split = {"stack": sum(after[pid] - before[pid] for pid in after if pid in before),
-             "wrk": _children_cpu() - children, "bench": time.process_time() - own}  # fmt: skip
+    split = {
+        "stack": sum(after[pid] - before[pid] for pid in after if pid in before),
+        "wrk": _children_cpu() - children,
+        "bench": time.process_time() - own,
+    }
     requests = max(result["requests"], 1)
     result["cpu_ms"] = round(sum(split.values()) * 1000 / requests, 3)
     result["cpu_split_ms"] = {key: round(value * 1000 / requests, 3) for key, value in split.items()}
@@ -112,8 +115,14 @@ def worker_memory(stack):
                 pss = _kilobytes(f"/proc/{pid}/smaps_rollup", "Pss:")
             except OSError:
                 continue
-            workers.append({"server": server.name, "pid": pid, "rss_mb": round(rss / 1024, 1),
-                            "pss_mb": round(pss / 1024, 1)})  # fmt: skip
+            workers.append(
+                {
+                    "server": server.name,
+                    "pid": pid,
+                    "rss_mb": round(rss / 1024, 1),
+                    "pss_mb": round(pss / 1024, 1),
+                }
+            )
     rss = [worker["rss_mb"] for worker in workers] or [0]
     return {"workers": workers, "max_rss_mb": max(rss), "mean_rss_mb": round(statistics.mean(rss), 1)}
 

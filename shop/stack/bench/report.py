@@ -103,9 +103,16 @@ def targets(results):
             slower = small["cells"][cell]["rps"] / max(large["cells"][cell]["rps"], 0.1)
             cpu = large["cells"][cell]["cpu_ms"] / small["cells"][cell]["cpu_ms"]
             over = "" if slower <= SCALE_LIMIT else f"{slower / SCALE_LIMIT:.1f}× over"
-            rows.append((f"{cell} at {large['products']:,} products within {SCALE_LIMIT:.0f}× of "
-                         f"{small['products']}", f"{slower:.1f}× slower", f"{cpu:.1f}× the CPU",
-                         slower <= SCALE_LIMIT, over))  # fmt: skip
+            rows.append(
+                (
+                    f"{cell} at {large['products']:,} products within {SCALE_LIMIT:.0f}× of "
+                    f"{small['products']}",
+                    f"{slower:.1f}× slower",
+                    f"{cpu:.1f}× the CPU",
+                    slower <= SCALE_LIMIT,
+                    over,
+                )
+            )
     memory = [stage["memory"]["max_rss_mb"] for stage in results["stages"] + scale if "memory" in stage]
     if memory:
         worst = max(memory)
@@ -114,8 +121,15 @@ def targets(results):
         rows.append((what, f"{worst} MB", "", worst <= RSS_LIMIT_MB, over))
     for db, measured in (results.get("session_rows") or {}).items():
         flat = measured["large"]["p50_us"] / measured["small"]["p50_us"]
-        rows.append((f"`db` session load() flat with {measured['expired_rows']:,} more rows ({db})",
-                     f"p50 {flat:.2f}× of 1k rows", "", flat <= FLAT_LIMIT, ""))  # fmt: skip
+        rows.append(
+            (
+                f"`db` session load() flat with {measured['expired_rows']:,} more rows ({db})",
+                f"p50 {flat:.2f}× of 1k rows",
+                "",
+                flat <= FLAT_LIMIT,
+                "",
+            )
+        )
     return rows
 
 
@@ -151,13 +165,17 @@ def generated_markdown(results):
     for stage in results["stages"]:
         parts += [f"### `{stage['name']}`, {stage['products']} products\n", stage_markdown(stage)]
     if results.get("scale"):
-        parts += ["### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n",
-                  ratio_matrix(results["scale"])]  # fmt: skip
+        parts += [
+            "### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n",
+            ratio_matrix(results["scale"]),
+        ]
         for stage in results["scale"]:
             parts += [f"`{stage['name']}`:\n", stage_markdown(stage)]
     if results.get("cookie_growth"):
-        parts += ["### Signed-cookie session size per cart line (logged-in shopper)\n",
-                  cookie_markdown(results["cookie_growth"])]  # fmt: skip
+        parts += [
+            "### Signed-cookie session size per cart line (logged-in shopper)\n",
+            cookie_markdown(results["cookie_growth"]),
+        ]
     if results.get("session_rows"):
         parts += ["### `db` sessions with a large table\n", rows_markdown(results["session_rows"])]
     return "\n".join(parts)

@@ -28,8 +28,21 @@ SCALE_PRODUCTS = (100, 100_000)
 VERSION = re.compile(r"[/= ]v?(\d+\.\d+[^\s\]]*)")
 SCALE_CELLS = ("healthz", "list", "search")
 SCALE_DURATION = 2.5
-RECORDED_OPTIONS = ("mode", "profiles", "db", "cells", "duration", "runs", "warmup", "connections", "servers",
-                    "workers", "scale", "growth", "session_rows")  # fmt: skip
+RECORDED_OPTIONS = (
+    "mode",
+    "profiles",
+    "db",
+    "cells",
+    "duration",
+    "runs",
+    "warmup",
+    "connections",
+    "servers",
+    "workers",
+    "scale",
+    "growth",
+    "session_rows",
+)
 
 
 def parse_stage(text, default_db="sqlite"):

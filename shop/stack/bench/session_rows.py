@@ -77,9 +77,14 @@ def measure(expired):
 
     call_command("migrate", "sessions", verbosity=0)
     # What a logged-in shopper with three cart lines stores.
-    data = SessionStore().encode({"_auth_user_id": "12345", "_auth_user_backend": "django.contrib.auth."
-                                  "backends.ModelBackend", "_auth_user_hash": "0" * 64,
-                                  "cart": {"17": 1, "42": 2, "99": 1}})  # fmt: skip
+    data = SessionStore().encode(
+        {
+            "_auth_user_id": "12345",
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": "0" * 64,
+            "cart": {"17": 1, "42": 2, "99": 1},
+        }
+    )
     expires = timezone.now() + timedelta(days=14)
     keys = [f"live{k:032d}" for k in range(LIVE)]
     Session.objects.bulk_create(

@@ -51,8 +51,13 @@ class StageSpec:
         return self.label or (self.profile if self.db == "sqlite" else f"{self.profile}@{self.db}")
 
     def as_dict(self):
-        return {"name": self.name, "profile": self.profile, "db": self.db, "products": self.products,
-                **self.results}  # fmt: skip
+        return {
+            "name": self.name,
+            "profile": self.profile,
+            "db": self.db,
+            "products": self.products,
+            **self.results,
+        }
 
 
 @dataclass
@@ -71,9 +76,17 @@ def start_stack(spec, options, folder, log):
     env = {}
     if spec.db == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{folder / f'shop-{spec.products}.sqlite3'}"
-    stack = Stack(profile=spec.profile, servers=options["servers"], workers=options["workers"], port=0,
-                  db=spec.db, run_dir=folder / f"run-{spec.name}", env=env, out=log,
-                  setup_commands=[f"seed_catalog --products {spec.products} --if-empty"])  # fmt: skip
+    stack = Stack(
+        profile=spec.profile,
+        servers=options["servers"],
+        workers=options["workers"],
+        port=0,
+        db=spec.db,
+        run_dir=folder / f"run-{spec.name}",
+        env=env,
+        out=log,
+        setup_commands=[f"seed_catalog --products {spec.products} --if-empty"],
+    )
     return stack.start()
 
 
@@ -130,5 +143,9 @@ def session_check(prepared, expect_session=True):
     probe = prepared.shoppers[0].probe()
     visitor = prepared.visitors[0].probe()
     ok = probe["authenticated"] and probe["cart_items"] == CART_LINES and visitor["cart_items"] == CART_LINES
-    return {"authenticated": probe["authenticated"], "cart_items": probe["cart_items"],
-            "visitor_cart_items": visitor["cart_items"], "ok": ok or not expect_session}  # fmt: skip
+    return {
+        "authenticated": probe["authenticated"],
+        "cart_items": probe["cart_items"],
+        "visitor_cart_items": visitor["cart_items"],
+        "ok": ok or not expect_session,
+    }

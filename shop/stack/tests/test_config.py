@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import require_binary
 from shop.stack.children import StackError
 from shop.stack.nginx import TEMP_PATHS, render_config
 from shop.stack.servers import GUNICORN_CONFIG
-from shop.stack.services import require_binary
 from shop.stack.stack import Stack
 
 SERVERS = [SimpleNamespace(name="server1", port=40001), SimpleNamespace(name="server2", port=40002)]

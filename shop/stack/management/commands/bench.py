@@ -75,7 +75,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         add("--json", type=Path, help="where to write the results (results/bench-TIME.json)")
         add("--write-docs", action="store_true", help="update the generated part of docs/BENCHMARKS.md")
         add("--from-json", type=Path, help="run nothing: report (and --write-docs) a saved result")
-        add("--keep", action="store_true", help="keep the run folders and the stacks' logs")  # fmt: skip
+        add("--keep", action="store_true", help="keep the run folders and the stacks' logs")
 
     def handle(self, *args, **options):
         saved = options["from_json"]

@@ -60,41 +60,70 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
         parser.add_argument("--profile", choices=PROFILES, default="db", help="session profile (default: db)")
         parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
         parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
-        parser.add_argument("--port", type=int, default=8000,
-                            help="nginx's port on 127.0.0.1; 0 picks a free one (default: 8000)")  # fmt: skip
         parser.add_argument(
-            "--balance", choices=BALANCES, default="round_robin",
+            "--port",
+            type=int,
+            default=8000,
+            help="nginx's port on 127.0.0.1; 0 picks a free one (default: 8000)",
+        )
+        parser.add_argument(
+            "--balance",
+            choices=BALANCES,
+            default="round_robin",
             help="how nginx picks a server: round_robin (default); ip_hash (every local client is "
-                 "127.0.0.1, so all requests go to one server); sticky_cookie (hash of the session "
-                 "cookie, consistent)",
-        )  # fmt: skip
-        parser.add_argument("--db", choices=DATABASES, default="sqlite",
-                            help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
-                                 "postgres: a throwaway PostgreSQL cluster (default: sqlite)")  # fmt: skip
-        parser.add_argument("--tls", action="store_true",
-                            help="serve HTTPS only on --port, with a self-signed certificate for "
-                                 "127.0.0.1 and localhost (RUN_DIR/tls/cert.pem), and run the servers in "
-                                 "hardened mode (SHOP_SECURE=1: secure __Host- cookies, HSTS, SSL "
-                                 "redirect)")  # fmt: skip
+            "127.0.0.1, so all requests go to one server); sticky_cookie (hash of the session "
+            "cookie, consistent)",
+        )
+        parser.add_argument(
+            "--db",
+            choices=DATABASES,
+            default="sqlite",
+            help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
+            "postgres: a throwaway PostgreSQL cluster (default: sqlite)",
+        )
+        parser.add_argument(
+            "--tls",
+            action="store_true",
+            help="serve HTTPS only on --port, with a self-signed certificate for "
+            "127.0.0.1 and localhost (RUN_DIR/tls/cert.pem), and run the servers in "
+            "hardened mode (SHOP_SECURE=1: secure __Host- cookies, HSTS, SSL "
+            "redirect)",
+        )
         parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the run folder, see below")
-        parser.add_argument("--manage", action="append", default=[], metavar="'COMMAND ARGS'",
-                            help="a manage.py command to run after migrate, before the servers start, "
-                                 "with their settings and database, e.g. 'seed_catalog --if-empty'; "
-                                 "repeatable; its output is shown")  # fmt: skip
-        parser.add_argument("--restart", nargs="?", const="all", metavar="SERVER",
-                            help="do not start a stack: restart SERVER (or every server) of the one "
-                                 "already running from --run-dir")  # fmt: skip
+        parser.add_argument(
+            "--manage",
+            action="append",
+            default=[],
+            metavar="'COMMAND ARGS'",
+            help="a manage.py command to run after migrate, before the servers start, "
+            "with their settings and database, e.g. 'seed_catalog --if-empty'; "
+            "repeatable; its output is shown",
+        )
+        parser.add_argument(
+            "--restart",
+            nargs="?",
+            const="all",
+            metavar="SERVER",
+            help="do not start a stack: restart SERVER (or every server) of the one "
+            "already running from --run-dir",
+        )
 
     def handle(self, *args, **options):
         if options["restart"]:
             return self.request_restart(options["run_dir"], options["restart"])
         try:
             stack = Stack(
-                profile=options["profile"], servers=options["servers"], workers=options["workers"],
-                port=options["port"], balance=options["balance"], db=options["db"],
-                run_dir=options["run_dir"], setup_commands=options["manage"], out=self.stdout,
+                profile=options["profile"],
+                servers=options["servers"],
+                workers=options["workers"],
+                port=options["port"],
+                balance=options["balance"],
+                db=options["db"],
+                run_dir=options["run_dir"],
+                setup_commands=options["manage"],
+                out=self.stdout,
                 tls=options["tls"],
-            )  # fmt: skip
+            )
         except StackError as error:
             raise CommandError(error) from None
         self.start(stack)

@@ -6,7 +6,6 @@ request's outcome is recorded and compared with the orders in the database after
 """
 
 import dataclasses
-import http.client
 import secrets
 import signal
 import threading
@@ -15,16 +14,8 @@ import time
 import pytest
 from django.conf import settings
 
-from shop.lab.tests.stack_tools import (
-    CHECKOUT_TOKEN,
-    CSRF_TOKEN,
-    client,
-    logged_in,
-    new_product,
-    served_by,
-    sql,
-    stock,
-)
+from shop.core.tests.stack_helpers import logged_in, new_product, sql, stock
+from shop.stack.client import CHECKOUT_TOKEN, CSRF_FIELD, TRANSPORT_ERRORS, Browser, served_by
 
 pytestmark = pytest.mark.stack
 
@@ -34,19 +25,14 @@ LOAD_ITERATIONS = 400
 CUT = 0  # the status of a response that stopped mid-body
 
 
-@pytest.fixture(scope="module")
-def stack(request, start_stack):
-    """One stack per profile for the whole module (tests pick profiles with ``indirect``)."""
-    stack = start_stack(request.param, servers=2, workers=2)
-    yield stack
-    stack.stop()
+STACK = {"servers": 2, "workers": 2}  # one stack per profile: the tests choose it with indirect
 
 
 @dataclasses.dataclass
 class Outcome:
     method: str
     path: str
-    status: int
+    status_code: int
     server: str
     token: str | None = None  # the checkout form's token, for checkout POSTs
     location: str | None = None
@@ -96,17 +82,17 @@ class Load:
             yield
 
     def _record(self, method, path, response, **extra):
-        self.outcomes.append(Outcome(method, path, response.status, served_by(response), **extra))
+        self.outcomes.append(Outcome(method, path, response.status_code, served_by(response), **extra))
         return response
 
     def _get(self, browser, path):
         """GET ``path``; a response cut off mid-body is recorded with status CUT and returns None."""
         try:
             response = browser.get(path)
-        except http.client.IncompleteRead:
+        except TRANSPORT_ERRORS:
             self.outcomes.append(Outcome("GET", path, CUT, "?"))
             return None
-        return self._record("GET", path, response, location=response.header("Location"))
+        return self._record("GET", path, response, location=response.headers.get("Location"))
 
     def _read(self, browser):
         pages = ["/", f"/p/{self.slug}/", "/cart/", "/lab/probe"]
@@ -116,7 +102,7 @@ class Load:
             if (
                 path == "/lab/probe"
                 and response
-                and response.status == 200
+                and response.status_code == 200
                 and '"cart_items": 3' not in response.text
             ):
                 self.lost_sessions.append(response.text)
@@ -125,18 +111,24 @@ class Load:
         csrf = None
         for _ in self._loop():
             if csrf:  # the first round's cart was filled beforehand
-                add = browser.request(
-                    f"/cart/add/{self.product}/", {"quantity": 1, "csrfmiddlewaretoken": csrf}
+                add = browser.post(
+                    f"/cart/add/{self.product}/", data={"quantity": 1, "csrfmiddlewaretoken": csrf}
                 )
                 self._record("POST", "/cart/add/", add)
             page = self._get(browser, "/checkout/")
-            if not page or page.status != 200:
+            if not page or page.status_code != 200:
                 continue
-            csrf, token = CSRF_TOKEN.search(page.text)[1], CHECKOUT_TOKEN.search(page.text)[1]
-            data = {"full_name": "Load", "address": "1 Loop", "city": "Here", "postal_code": "1",
-                    "checkout_token": token, "csrfmiddlewaretoken": csrf}  # fmt: skip
-            placed = browser.request("/checkout/", data)
-            self._record("POST", "/checkout/", placed, token=token, location=placed.header("Location"))
+            csrf, token = CSRF_FIELD.search(page.text)[1], CHECKOUT_TOKEN.search(page.text)[1]
+            data = {
+                "full_name": "Load",
+                "address": "1 Loop",
+                "city": "Here",
+                "postal_code": "1",
+                "checkout_token": token,
+                "csrfmiddlewaretoken": csrf,
+            }
+            placed = browser.post("/checkout/", data=data)
+            self._record("POST", "/checkout/", placed, token=token, location=placed.headers.get("Location"))
 
     def run_until(self, condition, at_least=2.0):
         """Keep loading until ``condition()`` holds and ``at_least`` more seconds have passed."""
@@ -158,12 +150,14 @@ class Load:
 
     def checkouts(self, status):
         return [
-            o for o in self.outcomes if o.path == "/checkout/" and o.method == "POST" and o.status == status
+            o
+            for o in self.outcomes
+            if o.path == "/checkout/" and o.method == "POST" and o.status_code == status
         ]
 
 
 def statuses(outcomes, method):
-    return sorted({o.status for o in outcomes if o.method == method})
+    return sorted({o.status_code for o in outcomes if o.method == method})
 
 
 def check_orders_against_answers(stack, load):
@@ -208,11 +202,13 @@ def test_a_server_killed_under_load_fails_no_get_and_loses_no_order(stack):
     assert back, "server2 came back but nginx sent it nothing"
 
     gets = [o for o in load.outcomes if o.method == "GET"]
-    cut = [o for o in gets if o.status == CUT]
+    cut = [o for o in gets if o.status_code == CUT]
     # (A checkout page redirects to the cart when the add to cart before it was lost with the
     # server: an answer, not a failure.)
     failed = [
-        o for o in gets if o.status not in (200, CUT) and (o.path, o.location) != ("/checkout/", "/cart/")
+        o
+        for o in gets
+        if o.status_code not in (200, CUT) and (o.path, o.location) != ("/checkout/", "/cart/")
     ]
     assert not failed, failed
     cut_in_log = [
@@ -226,7 +222,7 @@ def test_a_server_killed_under_load_fails_no_get_and_loses_no_order(stack):
     assert set(statuses(load.outcomes, "POST")) <= {302, 502}  # never retried: a lost answer is a 502
     assert len(load.checkouts(302)) >= 5
     applied_unanswered = check_orders_against_answers(stack, load)
-    lost = [o for o in load.outcomes if o.status == 502]
+    lost = [o for o in load.outcomes if o.status_code == 502]
     print(
         f"\n{len(load.outcomes)} requests, {len(load.checkouts(302))} orders confirmed; lost with server2: "
         f"{len(lost)} POSTs ({', '.join(o.path for o in lost) or 'none'}), of which "
@@ -242,7 +238,7 @@ def test_restarting_every_server_under_load_fails_no_request(stack):
         stack.restart()  # one server at a time, from this (long-lived) thread
         load.run_until(lambda: True, at_least=1.0)
     assert all(server.pid != old_pids[server.name] for server in stack.servers)
-    failed = [o for o in load.outcomes if o.status not in (200, 302)]
+    failed = [o for o in load.outcomes if o.status_code not in (200, 302)]
     assert not failed, failed
     assert not load.lost_sessions, load.lost_sessions[:3]
     assert statuses(load.outcomes, "POST") == [302]
@@ -259,29 +255,31 @@ def test_redis_down_is_a_503_and_the_stack_recovers_by_itself(stack):
     cookie_name = settings.SESSION_COOKIE_NAME
     cookie = shopper.cookie(cookie_name)
     assert shopper.probe()["cart_items"] == 2
-    csrf = CSRF_TOKEN.search(shopper.get(f"/p/outage-{tag}/").text)[1]
-    newcomer = client(stack)
-    newcomer_csrf = CSRF_TOKEN.search(newcomer.get(f"/p/outage-{tag}/").text)[1]
+    csrf = CSRF_FIELD.search(shopper.get(f"/p/outage-{tag}/").text)[1]
+    newcomer = Browser(stack.url)
+    newcomer_csrf = CSRF_FIELD.search(newcomer.get(f"/p/outage-{tag}/").text)[1]
 
     with stack.store_outage(stack.stores[0]):
         answers = [shopper.get(path) for path in ("/", "/cart/", "/lab/probe", "/checkout/")]
-        answers.append(shopper.request(f"/cart/add/{product}/", {"quantity": 1, "csrfmiddlewaretoken": csrf}))
+        answers.append(
+            shopper.post(f"/cart/add/{product}/", data={"quantity": 1, "csrfmiddlewaretoken": csrf})
+        )
         for answer in answers:
-            assert answer.status == 503, answer.text[:300]
+            assert answer.status_code == 503, answer.text[:300]
             assert "Sessions temporarily unavailable" in answer.text
-            assert answer.header("Retry-After") == "5"
-            assert cookie_name not in (answer.header("Set-Cookie") or "")  # not logged out meanwhile
-        assert client(stack).get("/healthz").status == 200
-        assert newcomer.get("/").status == 200  # no session yet: nothing to read
+            assert answer.headers.get("Retry-After") == "5"
+            assert cookie_name not in (answer.headers.get("Set-Cookie") or "")  # not logged out meanwhile
+        assert Browser(stack.url).get("/healthz").status_code == 200
+        assert newcomer.get("/").status_code == 200  # no session yet: nothing to read
         # A newcomer's first session needs the store too: cached_db asks Redis whether the new
         # key is taken before it writes the database row, so it is a 503 as well.
-        added = newcomer.request(
-            f"/cart/add/{product}/", {"quantity": 1, "csrfmiddlewaretoken": newcomer_csrf}
+        added = newcomer.post(
+            f"/cart/add/{product}/", data={"quantity": 1, "csrfmiddlewaretoken": newcomer_csrf}
         )
-        assert added.status == 503, added.text[:300]
+        assert added.status_code == 503, added.text[:300]
 
     deadline = time.monotonic() + 20
-    while shopper.get("/lab/probe").status != 200:
+    while shopper.get("/lab/probe").status_code != 200:
         assert time.monotonic() < deadline, "the stack did not recover after Redis came back"
         time.sleep(0.2)
     # The same cookie, the same login and cart, on every server: Redis kept them in its append-only

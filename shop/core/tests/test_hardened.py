@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings
 
-PROFILES = ["locmem", "file", "db", "cache", "cached_db", "signed_cookies"]
+from shop.stack.stack import PROFILES
 
 
 def manage(*args, **env):

@@ -14,8 +14,7 @@ from django.core import signing
 from django.core.cache import cache
 
 from shop.orders.models import Order
-
-PROFILES = ["locmem", "file", "db", "cache", "cached_db", "signed_cookies"]
+from shop.stack.stack import PROFILES
 
 
 @pytest.fixture(scope="session")

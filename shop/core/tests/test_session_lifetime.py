@@ -17,7 +17,8 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.backends.file import SessionStore as FileSessionStore
 from django.test import Client
 
-PROFILES = ["locmem", "file", "db", "cache", "cached_db", "signed_cookies"]
+from shop.stack.stack import PROFILES
+
 LIFETIME = 2
 
 
@@ -26,8 +27,12 @@ def test_lifetime_and_idle_timeout_come_from_the_environment():
     env = {**os.environ, "SESSION_COOKIE_AGE": "900", "SESSION_SAVE_EVERY_REQUEST": "true"}
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout.split() == ["900", "True"], result.stderr
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the tests that prove reliability and security through the real stack.
+"""Helpers for the tests, of every app, that prove reliability and security through the real stack.
 
 Shoppers are logged in by writing their session with the servers' own settings (a ``manage.py
 shell`` run), not by posting passwords: PBKDF2 costs about half a second a login on purpose,
@@ -9,7 +9,6 @@ address, and the checkout round trip.
 
 import contextlib
 import datetime
-import http.cookiejar
 import json
 import re
 import sqlite3
@@ -18,11 +17,9 @@ import time
 
 import psycopg
 
-from shop.stack.client import Browser
+from shop.stack.children import StackError, wait_until
+from shop.stack.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, Browser
 
-ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
-CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CHECKOUT_TOKEN = re.compile(r'name="checkout_token" value="([^"]+)"')
 ACCESS_LINE = re.compile(r'" (\d{3}) \d+ upstream=.*? upstream_status=(.*?) time=.* rid=(\w+)$')
 
 # Runs in the servers' settings: users (unusable passwords) and their logged-in sessions.
@@ -74,26 +71,10 @@ def logged_in(stack, usernames, cart=None, source=None):
     cookie_name, values = django(stack, _SESSIONS.format(names=list(usernames), cart=cart))
     browsers = []
     for value in values:
-        browser = client(stack, source)
-        set_cookie(browser, cookie_name, value)
+        browser = Browser(stack.url, source_address=source)
+        browser.set_cookie(cookie_name, value)
         browsers.append(browser)
     return browsers
-
-
-def set_cookie(browser, name, value):
-    """Give ``browser`` a cookie for the stack's host, as a copied or forged one would be."""
-    browser.cookies.set_cookie(http.cookiejar.Cookie(
-        0, name, value, None, False, "127.0.0.1", False, False, "/", True, False, None, True, None, None, {},
-    ))  # fmt: skip
-
-
-def client(stack, source=None):
-    """A Browser for the stack, connecting from loopback address ``source`` if given."""
-    return Browser(stack.url, source_address=source)
-
-
-def served_by(response):
-    return (response.header("X-Served-By") or "?").split(":")[0]
 
 
 def checkout(browser, fields=ADDRESS):
@@ -103,14 +84,14 @@ def checkout(browser, fields=ADDRESS):
     """
     page = browser.get("/checkout/")
     token = CHECKOUT_TOKEN.search(page.text)
-    if page.status != 200 or not token:
+    if page.status_code != 200 or not token:
         return None, page
     data = {
         **fields,
         "checkout_token": token.group(1),
-        "csrfmiddlewaretoken": CSRF_TOKEN.search(page.text)[1],
+        "csrfmiddlewaretoken": CSRF_FIELD.search(page.text)[1],
     }
-    return token.group(1), browser.request("/checkout/", data)
+    return token.group(1), browser.post("/checkout/", data=data)
 
 
 def sql(stack, query, *params):
@@ -130,15 +111,17 @@ def stock(stack, product_id):
 def nginx_outcomes(stack, request_ids, timeout=5):
     """{request id: (status nginx sent, every upstream status)} from nginx's access log."""
     wanted, found = set(request_ids), {}
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def read():
         for line in (stack.run_dir / "logs" / "access.log").read_text().splitlines():
             match = ACCESS_LINE.search(line)
             if match and match[3] in wanted:
                 found[match[3]] = (int(match[1]), re.findall(r"\d{3}", match[2]))
-        if len(found) == len(wanted) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
+        return len(found) == len(wanted)
+
+    with contextlib.suppress(StackError):  # the caller sees which ones are missing
+        wait_until(read, timeout, "waiting for nginx's access log", interval=0.2)
+    return found
 
 
 def forget_login_failures(stack, *keys):
