@@ -15,18 +15,19 @@ import statistics
 import time
 
 from .stages import CELLS
-from .wrk import run_wrk, write_requests
+from .wrk import run_wrk
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def run_cells(stages, options, folder, say):
     """Every cell of every stage, ``options["runs"]`` times; summaries go to ``stage.results["cells"]``."""
-    plans = [
-        (stage, name, write_requests(folder / f"{stage.name}-{name}.requests", stage.requests(name)))
-        for stage in stages
-        for name in stage.cells
-    ]
+    plans = []
+    for stage in stages:
+        for name in stage.cells:
+            path = folder / f"{stage.name}-{name}.requests"
+            path.write_text("".join(request.line() for request in stage.requests(name)))
+            plans.append((stage, name, path))
     for stage, name, path in plans:
         if options["warmup"] and name != "nginx":  # templates, connections and caches warm in every worker
             run_wrk(stage.stack.url, path, options["warmup"], options["connections"])

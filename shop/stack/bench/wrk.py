@@ -65,8 +65,3 @@ def run_wrk(url, requests_file, duration, connections, threads=1, timeout=10):
         "socket_errors": socket_errors,
         "errors": raw["status"] + socket_errors,
     }
-
-
-def write_requests(path, requests):
-    path.write_text("".join(request.line() for request in requests))
-    return path

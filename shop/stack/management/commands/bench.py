@@ -92,9 +92,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         defaults = dict(QUICK if options["quick"] else FULL)
         if options["profiles"] or options["cells"]:
             defaults.update(scale=False, growth=False)  # a chosen subset; --scale/--growth add them
-        for key, value in defaults.items():
-            if options[key] is None:
-                options[key] = value
+        options.update({key: value for key, value in defaults.items() if options[key] is None})
         unknown = set(options["cells"] or ()) - set(PROFILE_CELLS)
         if unknown:
             raise CommandError(
