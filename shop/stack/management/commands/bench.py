@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from shop.stack.bench import report, runner
-from shop.stack.bench.stages import PROFILE_CELLS
+from shop.stack.bench.stages import PROFILE_CELLS, Stage
 from shop.stack.children import StackError
+from shop.stack.client import TRANSPORT_ERRORS, ShopperError
 from shop.stack.stack import DATABASES, PROFILES
 
 FULL_PROFILES = [*PROFILES, "db@postgres"]
@@ -91,9 +92,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         defaults = dict(QUICK if options["quick"] else FULL)
         if options["profiles"] or options["cells"]:
             defaults.update(scale=False, growth=False)  # a chosen subset; --scale/--growth add them
-        for key, value in defaults.items():
-            if options[key] is None:
-                options[key] = value
+        options.update({key: value for key, value in defaults.items() if options[key] is None})
         unknown = set(options["cells"] or ()) - set(PROFILE_CELLS)
         if unknown:
             raise CommandError(
@@ -101,9 +100,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
             )
         if options["runs"] < 2:
             raise CommandError("--runs must be at least 2: one run says nothing about the spread")
-        unknown = [
-            stage for stage in options["profiles"] if runner.parse_stage(stage).profile not in PROFILES
-        ]
+        unknown = [stage for stage in options["profiles"] if Stage.parse(stage).profile not in PROFILES]
         if unknown:
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         path = options["json"] or RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
@@ -116,7 +113,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
 
         try:
             results = runner.run(options, self.say, save)
-        except StackError as error:
+        except (StackError, ShopperError, *TRANSPORT_ERRORS) as error:
             raise CommandError(f"{error}\n(what was measured before is in {path})") from None
         save(results)
         self.stdout.write(f"Results written to {path}.")
