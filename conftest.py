@@ -16,6 +16,7 @@ from django.conf import settings
 
 from shop.catalog.models import Category, Product
 from shop.stack.children import find_binary
+from shop.stack.hosts import can_make_hosts
 from shop.stack.services import RedisServer
 from shop.stack.stack import Stack, required_programs
 
@@ -23,14 +24,17 @@ SEED_PRODUCTS = 20
 _serial = itertools.count(1)
 
 
+def skip_or_fail(message):
+    """Skip on a laptop that cannot run a test, but fail when CI=true: there it is a broken setup."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; with CI=true that fails the run", pytrace=False)
+    pytest.skip(message)
+
+
 def require_binary(name):
-    """Skip when a system program is missing, but fail when CI=true: there it is a broken setup."""
     path = find_binary(name)
     if path is None:
-        message = f"{name} is not installed (scripts/system-deps installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; with CI=true a missing program fails the run", pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"{name} is not installed (scripts/system-deps installs it)")
     return path
 
 
@@ -130,7 +134,9 @@ def start_stack(tmp_path_factory, stack_database):
         options.setdefault("port", 0)
         options.setdefault("run_dir", tmp_path_factory.mktemp(f"run-{profile}-{db}"))
         log = open(options["run_dir"] / "stack.log", "a")  # noqa: SIM115 (closed at teardown)
-        env = {"DATABASE_URL": stack_database} if db == "sqlite" else {}
+        env = ({"DATABASE_URL": stack_database} if db == "sqlite" else {}) | options.pop("env", {})
+        if options.get("hosts") and not can_make_hosts():
+            skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
         stack = Stack(profile=profile, db=db, env=env, out=log, **options)
         started.append((stack, log))
         stack.start()

@@ -30,7 +30,7 @@ keepalive = 75
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (not a temp file)
 
 # Only nginx, on this machine, may set X-Forwarded-*.
-forwarded_allow_ips = "127.0.0.1"
+forwarded_allow_ips = os.environ.get("SHOP_BALANCER_ADDRESS", "127.0.0.1")
 
 # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: outside the run folder and
 # one path for every server. runstack controls servers with signals instead.

@@ -5,6 +5,7 @@ only where the session lives. Values that differ between machines come from the
 environment, read once below, with defaults that are safe on a developer's laptop.
 """
 
+import socket
 from pathlib import Path
 
 import environ
@@ -30,6 +31,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The name this server answers with in X-Served-By; runstack sets server1, server2, ...
 SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
+# The host it runs on: runstack --hosts sets host1, host2, ...; otherwise the machine's name.
+SHOP_HOST_NAME = env("SHOP_HOST_NAME", default=socket.gethostname())
 
 # DATABASES
 # ------------------------------------------------------------------------------
@@ -57,6 +60,20 @@ REDIS_CACHE = {
     "LOCATION": REDIS_URL,
     "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
 }
+# A Redis group behind Sentinel ("host:port,..."; runstack --redis sentinel): REDIS_URL then names
+# the group (redis://shop/0) and every command goes to whichever server is its primary now.
+REDIS_SENTINELS = [
+    (host, int(port)) for host, port in (s.rsplit(":", 1) for s in env.list("REDIS_SENTINELS", default=[]))
+]
+if REDIS_SENTINELS:
+    REDIS_CACHE["OPTIONS"] |= {
+        "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+        "SENTINELS": REDIS_SENTINELS,
+        "SENTINEL_KWARGS": {"socket_timeout": 1},
+    }
+# Replicas that must hold a session write before the request is answered (Redis's WAIT): with a
+# replica, a failover cannot lose what a shopper was told was saved. 0: asynchronous replication.
+SESSION_REDIS_REPLICAS_ACK = env.int("SESSION_REDIS_REPLICAS_ACK", default=0)
 
 # APPS
 # ------------------------------------------------------------------------------

@@ -3,4 +3,4 @@ from django.urls import path
 from . import views
 
 app_name = "core"
-urlpatterns = [path("healthz", views.healthz, name="healthz")]
+urlpatterns = [path("healthz", views.healthz, name="healthz"), path("readyz", views.readyz, name="readyz")]

@@ -1,5 +1,4 @@
 import os
-
 from functools import wraps
 
 from django.conf import settings
@@ -36,6 +35,7 @@ def probe(request):
     return JsonResponse(
         {
             "server": settings.SHOP_SERVER_NAME,
+            "host": settings.SHOP_HOST_NAME,
             "pid": os.getpid(),
             "engine": settings.SESSION_ENGINE,
             "profile": settings.SHOP_PROFILE,

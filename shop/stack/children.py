@@ -130,8 +130,12 @@ class Console:
 class Child:
     """One supervised process (and its process group)."""
 
-    def __init__(self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM):
+    def __init__(
+        self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM, host=None
+    ):
+        """``host``: a ``hosts.Host`` whose network namespace the process runs in (``--hosts``)."""
         self.name = name
+        self.host = host
         self.argv = argv
         self.console = console
         self.env = env
@@ -145,7 +149,9 @@ class Child:
     def start(self):
         self._recent.clear()
         self.popen = subprocess.Popen(
-            command(self.argv, self.run_as, self.stop_signal),
+            self.host.run(command(self.argv, self.run_as, self.stop_signal))
+            if self.host
+            else command(self.argv, self.run_as, self.stop_signal),
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,

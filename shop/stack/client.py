@@ -107,6 +107,7 @@ class Probe:
 
     status: int
     server: str | None = None
+    host: str | None = None
     pid: int | None = None
     authenticated: bool = False
     username: str | None = None
@@ -203,15 +204,8 @@ class Shopper:
         if response.status_code != 200:
             return Probe(response.status_code, served_by(response), error=response.text[:200])
         data = response.json()
-        return Probe(
-            200,
-            data["server"],
-            data["pid"],
-            data["authenticated"],
-            data["username"],
-            data["cart_items"],
-            data["profile"],
-        )
+        fields = ("server", "host", "pid", "authenticated", "username", "cart_items", "profile")
+        return Probe(200, **{name: data.get(name) for name in fields})
 
     def probes(self, count):
         return [self.probe() for _ in range(count)]

@@ -8,7 +8,7 @@ from conftest import require_binary
 from shop.orders.models import Order
 from shop.stack.services import RedisServer
 
-REDIS_ENGINES = ["shop.core.session_backends.cache", "django.contrib.sessions.backends.cached_db"]
+REDIS_ENGINES = ["shop.core.session_backends.cache", "shop.core.session_backends.cached_db"]
 
 
 @pytest.fixture(params=REDIS_ENGINES)

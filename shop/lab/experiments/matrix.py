@@ -70,6 +70,7 @@ class Lab:
         run_dir.mkdir(parents=True)
         shape = {"servers": self.options.servers, "workers": self.options.workers} | shape
         env = {"DATABASE_URL": f"sqlite:///{self.database}"} if self.options.db == "sqlite" else {}
+        env |= shape.pop("env", {})
         log = open(run_dir / "stack.log", "a")  # noqa: SIM115 (closed when the run ends)
         self._logs.append(log)
         stack = Stack(

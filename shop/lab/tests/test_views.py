@@ -1,4 +1,5 @@
 import os
+import socket
 
 import pytest
 from django.test import Client
@@ -11,6 +12,7 @@ def test_probe_follows_the_contract(shopper_client, product, settings):
     response = shopper_client.get("/lab/probe")
     assert response.json() == {
         "server": "server2",
+        "host": socket.gethostname(),
         "pid": os.getpid(),
         "engine": "django.contrib.sessions.backends.db",
         "profile": "db",
@@ -25,6 +27,7 @@ def test_probe_follows_the_contract(shopper_client, product, settings):
 def test_probe_sees_an_anonymous_visitor(client):
     assert client.get("/lab/probe").json() | {"pid": 0} == {
         "server": "local",
+        "host": socket.gethostname(),
         "pid": 0,
         "engine": "django.contrib.sessions.backends.db",
         "profile": "db",
