@@ -5,6 +5,7 @@ only where the session lives. Values that differ between machines come from the
 environment, read once below, with defaults that are safe on a developer's laptop.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "shop.accounts",
     "shop.catalog",
     "shop.cart",
@@ -81,6 +83,12 @@ INSTALLED_APPS = [
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The login throttle first: it refuses a locked-out username or address before any password
+# is checked, for every authenticate() call with a request (the shop's login, the admin's).
+AUTHENTICATION_BACKENDS = [
+    "shop.accounts.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:product_list"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
@@ -104,7 +112,35 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login the throttle refused into its 429 page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# LOGIN THROTTLING (django-axes, https://django-axes.readthedocs.io/)
+# ------------------------------------------------------------------------------
+# Failures are rows in the database every server and worker shares, whatever the session
+# profile: a counter in a per-process cache (locmem) would allow five tries per worker.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+# A lock ends this long after the last failure; `manage.py purge_login_attempts` deletes
+# the failures older than this, which no longer count.
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Two separate counts: five failures for one username, or from one address, lock it.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "shop.accounts.lockout.login_name"
+# nginx's view of the client, believed only from SHOP_TRUSTED_PROXIES (not django-ipware).
+AXES_CLIENT_IP_CALLABLE = "shop.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "shop.accounts.lockout.locked_out"
+# Attempts while locked out are refused without being recorded, so hammering a locked
+# username does not keep it locked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success clears the username's failures only (lockout.forget_the_users_failures): axes'
+# reset would clear the address's count as well.
+AXES_RESET_ON_SUCCESS = False
+# No row per successful login (AccessLog): nothing would ever delete them.
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' log lines and in the form data it keeps with a failure.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 
 # STATIC
 # ------------------------------------------------------------------------------

@@ -26,19 +26,3 @@ class User(AbstractUser):
         User.objects.filter(pk=self.pk).update(session_epoch=F("session_epoch") + 1)
         self.refresh_from_db(fields=["session_epoch"])
 
-
-class LoginFailure(models.Model):
-    """One failed login, keyed by username and by client address (see throttle.py).
-
-    Kept in the database so that every server and worker counts the same failures,
-    whatever the session profile: a per-process cache would allow 5 tries per process.
-    """
-
-    key = models.CharField(max_length=200)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["key", "created"])]
-
-    def __str__(self):
-        return f"{self.key} at {self.created:%Y-%m-%d %H:%M:%S}"

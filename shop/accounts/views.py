@@ -12,7 +12,7 @@ from django.views.generic import CreateView
 
 from shop.orders.models import Order
 
-from .forms import SignupForm, ThrottledAuthenticationForm
+from .forms import SignupForm
 
 
 class SignupView(auth_views.RedirectURLMixin, CreateView):
@@ -30,15 +30,9 @@ class SignupView(auth_views.RedirectURLMixin, CreateView):
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
+    # Throttled like every authenticate() call: see lockout.py.
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.has_error("__all__", "throttled"):
-            response.status_code = 429
-        return response
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
