@@ -41,8 +41,8 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     success_message = "Your password was changed; every other device was logged out."
 
     def form_valid(self, form):
-        # Saved with the new password; this session then gets the new hash, no other does.
-        form.user.session_epoch += 1
+        # Every session ends; this one then gets the new hash (password and epoch), no other does.
+        form.user.end_all_sessions()
         return super().form_valid(form)
 
 

@@ -1,18 +1,21 @@
 """The admin through the real stack (nginx, three servers, real password hashing): its login is
-throttled like the shop's, whichever server answers."""
+throttled like the shop's, whichever server answers, and saving a user in it cannot bring back
+sessions that "log out of all devices" ended."""
 
 import secrets
 
 import pytest
+from django.conf import settings
 
-from shop.lab.tests.stack_tools import client, forget_login_failures
+from shop.catalog.tests.html_form import form_fields
+from shop.lab.tests.stack_tools import client, forget_login_failures, logged_in, set_cookie, sql
 
 pytestmark = pytest.mark.stack
 
 PASSWORD = "a-long-password-for-tests-7"
 LOCKED = "Too many failed logins. Please wait 15 minutes and try again."
 SERVERS = {"server1", "server2", "server3"}
-ATTACKER, ELSEWHERE = "127.0.0.51", "127.0.0.52"
+ATTACKER, ELSEWHERE, ADMIN_DESK = "127.0.0.51", "127.0.0.52", "127.0.0.53"
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,25 @@ def test_five_failed_admin_logins_over_three_servers_lock_the_next_on_every_serv
         forget_login_failures(stack, f"user:{staff}", f"addr:{ATTACKER}", f"addr:{ELSEWHERE}")
     assert admin_log_in(client(stack, ELSEWHERE), staff, PASSWORD)[0] == 302
 
+
+def test_an_admin_save_of_a_user_form_opened_before_logout_everywhere_keeps_sessions_revoked(stack):
+    admin = client(stack, ADMIN_DESK)
+    assert admin_log_in(admin, make_staff(stack), PASSWORD)[0] == 302
+    username = f"shopper-{secrets.token_hex(4)}"
+    (shopper,) = logged_in(stack, [username])
+    copied = shopper.cookie(settings.SESSION_COOKIE_NAME)
+    user_id = sql(stack, "SELECT id FROM accounts_user WHERE username = %s", username)[0][0]
+    url = f"/admin/accounts/user/{user_id}/change/"
+    form = form_fields(admin.get(url).text, "user_form")  # opened before the shopper's click
+
+    assert shopper.submit("/accounts/orders/", "/accounts/logout_everywhere/", {}).status == 302
+    saved = admin.request(url, form | {"first_name": "Renamed", "_save": "Save"})
+    assert saved.status == 302, saved.text[:500]
+
+    assert sql(stack, "SELECT first_name, session_epoch FROM accounts_user WHERE id = %s", user_id) == [
+        ("Renamed", 1)
+    ]
+    for _ in range(3):  # any server
+        thief = client(stack)
+        set_cookie(thief, settings.SESSION_COOKIE_NAME, copied)
+        assert thief.probe()["authenticated"] is False
