@@ -10,9 +10,10 @@ from django.conf import settings
 from shop.catalog.tests.html_form import form_fields
 from shop.lab.tests.stack_tools import client, forget_login_failures, logged_in, set_cookie, sql
 
+from .admin_tools import PASSWORD, admin_log_in, make_staff
+
 pytestmark = pytest.mark.stack
 
-PASSWORD = "a-long-password-for-tests-7"
 LOCKED = "Too many failed logins. Please wait 15 minutes and try again."
 SERVERS = {"server1", "server2", "server3"}
 ATTACKER, ELSEWHERE, ADMIN_DESK = "127.0.0.51", "127.0.0.52", "127.0.0.53"
@@ -23,23 +24,6 @@ def stack(start_stack):
     stack = start_stack("db", servers=3, workers=1)
     yield stack
     stack.stop()
-
-
-def make_staff(stack):
-    """A superuser with a real (PBKDF2) password, made with the servers' settings; its name."""
-    username = f"staff-{secrets.token_hex(4)}"
-    stack.manage("shell", "--no-imports", "-c", (
-        "from django.contrib.auth import get_user_model; "
-        f"get_user_model().objects.create_superuser({username!r}, password={PASSWORD!r})"
-    ))  # fmt: skip
-    return username
-
-
-def admin_log_in(browser, username, password):
-    """Post the admin's login form as a browser does: (status, server that answered, page)."""
-    fields = {"username": username, "password": password}
-    response = browser.submit("/admin/login/", "/admin/login/?next=/admin/", fields)
-    return response.status, (response.header("X-Served-By") or "?").split(":")[0], response.text
 
 
 def test_five_failed_admin_logins_over_three_servers_lock_the_next_on_every_server(stack):
