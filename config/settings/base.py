@@ -148,6 +148,13 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic gathers here; nginx serves it in the stack.
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names (css/shop.3b5c0e1f2a4d.css), looked up in the manifest collectstatic
+    # writes: a new content is a new name, so nginx lets browsers keep each file for a year.
+    # Without a manifest entry (a file collectstatic did not see) {% static %} raises.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
 
 # TEMPLATES
 # ------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ def test_forwarded_headers_and_request_id(tmp_path):
     assert headers["X-Forwarded-For"] == "$remote_addr"
     assert headers["X-Forwarded-Proto"] == "$scheme"
     assert headers["X-Request-ID"] == "$request_id"
-    assert directive(render(tmp_path), "add_header") == ["X-Request-ID $request_id always"]
+    assert directive(render(tmp_path), "add_header") == [
+        "Cache-Control $static_cache_control",  # location /static/: a year for content-hashed names
+        "X-Request-ID $request_id always",
+    ]
 
 
 @pytest.mark.parametrize(
