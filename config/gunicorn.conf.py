@@ -29,7 +29,10 @@ keepalive = 75
 # The heartbeat file on tmpfs: a worker never blocks on a slow disk just to say it is alive.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (not a temp file)
 
-# Only nginx, on this machine, may set X-Forwarded-*.
+# Whose X-Forwarded-Proto may set wsgi.url_scheme, and whose header names with underscores reach
+# the environment: nginx, on this machine. It filters nothing else: X-Forwarded-For and -Host
+# reach Django from any peer, and only the loopback bind (nginx the one client) and nginx
+# overwriting them make them trustworthy (config/settings/base.py, SECURITY).
 forwarded_allow_ips = "127.0.0.1"
 
 # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: outside the run folder and

@@ -177,8 +177,12 @@ TEMPLATES = [
 
 # SECURITY
 # ------------------------------------------------------------------------------
-# nginx is the only client of gunicorn and sets these headers; gunicorn trusts
-# X-Forwarded-* only from 127.0.0.1 (forwarded_allow_ips), so Django can too.
+# Django believes X-Forwarded-Host and -Proto, and the login throttle X-Forwarded-For, because
+# only nginx can send them: gunicorn listens on a loopback address that only nginx (and other
+# processes on this machine) can reach, and nginx overwrites all three on every request.
+# gunicorn passes them on from any peer: its forwarded_allow_ips (gunicorn 27) only decides
+# whose X-Forwarded-Proto may set wsgi.url_scheme and whose header names with underscores
+# reach the environment.
 USE_X_FORWARDED_HOST = True
 # Whose X-Forwarded-For the login throttle believes: nginx, on this host.
 SHOP_TRUSTED_PROXIES = env.list("SHOP_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
