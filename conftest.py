@@ -49,6 +49,19 @@ def fast_password_hasher(request, settings):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def static_files_without_a_manifest(settings):
+    """Tests run in this process without collectstatic, so ManifestStaticFilesStorage would have
+    no manifest to look hashed names up in and every page would raise: they get plain names.
+
+    The stack's servers are other processes, with the real storage over the files the stack
+    collects (shop/catalog/tests/test_static_files.py).
+    """
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
+
+
 @pytest.fixture
 def category(db):
     return Category.objects.create(name="Kitchen", slug="kitchen")

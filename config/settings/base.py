@@ -6,6 +6,7 @@ environment, read once below, with defaults that are safe on a developer's lapto
 """
 
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "shop.core",
     "shop.accounts",
     "shop.catalog",
@@ -96,6 +98,12 @@ INSTALLED_APPS = [
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The login throttle first: it refuses a locked-out username or address before any password
+# is checked, for every authenticate() call with a request (the shop's login, the admin's).
+AUTHENTICATION_BACKENDS = [
+    "shop.accounts.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:product_list"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
@@ -119,7 +127,35 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login the throttle refused into its 429 page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# LOGIN THROTTLING (django-axes, https://django-axes.readthedocs.io/)
+# ------------------------------------------------------------------------------
+# Failures are rows in the database every server and worker shares, whatever the session
+# profile: a counter in a per-process cache (locmem) would allow five tries per worker.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+# A lock ends this long after the last failure; `manage.py purge_login_attempts` deletes
+# the failures older than this, which no longer count.
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Two separate counts: five failures for one username, or from one address, lock it.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "shop.accounts.lockout.login_name"
+# nginx's view of the client, believed only from SHOP_TRUSTED_PROXIES (not django-ipware).
+AXES_CLIENT_IP_CALLABLE = "shop.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "shop.accounts.lockout.locked_out"
+# Attempts while locked out are refused without being recorded, so hammering a locked
+# username does not keep it locked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success clears the username's failures only (lockout.forget_the_users_failures): axes'
+# reset would clear the address's count as well.
+AXES_RESET_ON_SUCCESS = False
+# No row per successful login (AccessLog): nothing would ever delete them.
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' log lines and in the form data it keeps with a failure.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 
 # STATIC
 # ------------------------------------------------------------------------------
@@ -127,6 +163,13 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic gathers here; nginx serves it in the stack.
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names (css/shop.3b5c0e1f2a4d.css), looked up in the manifest collectstatic
+    # writes: a new content is a new name, so nginx lets browsers keep each file for a year.
+    # Without a manifest entry (a file collectstatic did not see) {% static %} raises.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
@@ -149,10 +192,15 @@ TEMPLATES = [
 
 # SECURITY
 # ------------------------------------------------------------------------------
-# nginx is the only client of gunicorn and sets these headers; gunicorn trusts
-# X-Forwarded-* only from 127.0.0.1 (forwarded_allow_ips), so Django can too.
+# Django believes X-Forwarded-Host and -Proto, and the login throttle X-Forwarded-For, because
+# only nginx can send them: gunicorn listens on a loopback address that only nginx (and other
+# processes on this machine) can reach - with runstack --hosts, on a host address that only the
+# stack's bridge reaches - and nginx overwrites all three on every request.
+# gunicorn passes them on from any peer: its forwarded_allow_ips (gunicorn 27) only decides
+# whose X-Forwarded-Proto may set wsgi.url_scheme and whose header names with underscores
+# reach the environment.
 USE_X_FORWARDED_HOST = True
-# Whose X-Forwarded-For the login throttle believes: nginx, on this host.
+# Whose X-Forwarded-For the login throttle believes: nginx (runstack --hosts sets the bridge's address).
 SHOP_TRUSTED_PROXIES = env.list("SHOP_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"

@@ -21,24 +21,23 @@ class User(AbstractUser):
             algorithm="sha256",
         ).hexdigest()
 
+    def save(self, *args, **kwargs):
+        """Save everything but ``session_epoch``, which only ``end_all_sessions()`` changes.
+
+        An instance loaded before "log out of all devices" (a slow request, a script) still
+        holds the old epoch: a full save would write it back and revive every revoked session.
+        A new user's row is written whole.
+        """
+        if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
+            deferred = self.get_deferred_fields()
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "session_epoch" and field.attname not in deferred
+            ]
+        super().save(*args, **kwargs)
+
     def end_all_sessions(self):
         """Invalidate every session this user has anywhere, on any engine."""
         User.objects.filter(pk=self.pk).update(session_epoch=F("session_epoch") + 1)
         self.refresh_from_db(fields=["session_epoch"])
-
-
-class LoginFailure(models.Model):
-    """One failed login, keyed by username and by client address (see throttle.py).
-
-    Kept in the database so that every server and worker counts the same failures,
-    whatever the session profile: a per-process cache would allow 5 tries per process.
-    """
-
-    key = models.CharField(max_length=200)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["key", "created"])]
-
-    def __str__(self):
-        return f"{self.key} at {self.created:%Y-%m-%d %H:%M:%S}"

@@ -12,7 +12,7 @@ from django.views.generic import CreateView
 
 from shop.orders.models import Order
 
-from .forms import SignupForm, ThrottledAuthenticationForm
+from .forms import SignupForm
 
 
 class SignupView(auth_views.RedirectURLMixin, CreateView):
@@ -30,15 +30,9 @@ class SignupView(auth_views.RedirectURLMixin, CreateView):
 
 
 class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
+    # Throttled like every authenticate() call: see lockout.py.
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.has_error("__all__", "throttled"):
-            response.status_code = 429
-        return response
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
@@ -47,8 +41,8 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     success_message = "Your password was changed; every other device was logged out."
 
     def form_valid(self, form):
-        # Saved with the new password; this session then gets the new hash, no other does.
-        form.user.session_epoch += 1
+        # Every session ends; this one then gets the new hash (password and epoch), no other does.
+        form.user.end_all_sessions()
         return super().form_valid(form)
 
 

@@ -125,9 +125,17 @@ def nginx_outcomes(stack, request_ids, timeout=5):
 
 
 def forget_login_failures(stack, *keys):
-    """Failed logins lock an address for 15 minutes in a database other tests share: clean up."""
+    """Failed logins lock an address for 15 minutes in a database other tests share: clean up.
+
+    A key is ``user:<username>`` or ``addr:<address>``; the failures are django-axes' rows.
+    """
+    deletes = {
+        "user": "DELETE FROM axes_accessattempt WHERE username = %s",
+        "addr": "DELETE FROM axes_accessattempt WHERE ip_address = %s",
+    }
     for key in keys:
-        sql(stack, "DELETE FROM accounts_loginfailure WHERE key = %s", key)
+        kind, value = key.split(":", 1)
+        sql(stack, deletes[kind], value)
 
 
 def in_threads(targets, timeout=120):

@@ -33,7 +33,7 @@ def test_tls_config_with_sticky_cookies_is_valid_for_nginx(tmp_path):
     certificate, key = self_signed_certificate(tmp_path / "tls")
     assert self_signed_certificate(tmp_path / "tls") == (certificate, key)  # made once, then kept
     assert key.stat().st_mode & 0o077 == 0
-    servers = [SimpleNamespace(name="server1", port=40001)]
+    servers = [SimpleNamespace(name="server1", address="127.0.0.1", port=40001, ready=True)]
     config = render_config(tmp_path, 8443, servers, "sticky_cookie", (certificate, key)).read_text()
     assert "listen 127.0.0.1:8443 ssl;" in config
     assert "~(?:^|;)\\s*__Host-sessionid=(?<session_value>[^;]*)" in config
