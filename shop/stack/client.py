@@ -61,13 +61,21 @@ class Browser(httpx.Client):
             base_url=origin, transport=transport, timeout=timeout, event_hooks={"request": [add_origin]}
         )
 
-    def submit(self, form_page, action, fields):
-        """POST ``fields`` to ``action`` with the CSRF token of the form on ``form_page``."""
+    def form_token(self, form_page):
+        """The CSRF token of the form on ``form_page``; ShopperError when the page has no form."""
         page = self.get(form_page)
         token = CSRF_FIELD.search(page.text)
         if not token:
             raise ShopperError(f"no form on {form_page} (HTTP {page.status_code})", page)
-        return self.post(action, data={**fields, "csrfmiddlewaretoken": token[1]})
+        return token[1]
+
+    def submit(self, form_page, action, fields):
+        """POST ``fields`` to ``action`` with the CSRF token of the form on ``form_page``."""
+        return self.post(action, data={**fields, "csrfmiddlewaretoken": self.form_token(form_page)})
+
+    def cookie_header(self):
+        """The Cookie header this browser sends, for a tool that replays its session (wrk)."""
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.cookies.jar)
 
     def probe(self):
         """``/lab/probe``'s JSON: what the answering server knows of this session."""

@@ -2,6 +2,8 @@
 
 import re
 
+from .round_trips import CELLS as TRIP_CELLS
+from .round_trips import LATENCIES_MS, added_latency
 from .stages import CELLS
 
 DOC_BEGIN = "<!-- bench:begin (written by `manage.py bench --write-docs`; edit outside these markers) -->"
@@ -142,6 +144,11 @@ def generated_markdown(results):
     ]
     for stage in results["stages"]:
         parts += [f"### `{stage['name']}`, {stage['products']} products\n", stage_markdown(stage)]
+    if any(stage.get("round_trips") for stage in results["stages"]):
+        parts += [
+            "### Store round trips per request (SQL queries + Redis commands)\n",
+            round_trips_markdown(results),
+        ]
     if results.get("scale"):
         parts.append("### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n")
         parts.append(ratio_matrix(results["scale"]))
@@ -153,6 +160,22 @@ def generated_markdown(results):
     if results.get("session_rows"):
         parts += ["### `db` sessions with a large table\n", rows_markdown(results["session_rows"])]
     return "\n".join(parts)
+
+
+def round_trips_markdown(results):
+    """Per profile: each page's round trips, and what they would add across a network."""
+    header = " | ".join(["profile", *TRIP_CELLS, *(f"add-to-cart +ms at {ms} ms" for ms in LATENCIES_MS)])
+    rows = []
+    for stage in (s for s in results["stages"] if s.get("round_trips")):
+        trips = stage["round_trips"]
+        cells = [f"{trips[cell]['sql']} + {trips[cell]['redis']}" for cell in TRIP_CELLS]
+        rows.append(" | ".join([f"`{stage['name']}`", *cells, *map(str, added_latency(trips["add"]))]))
+    note = (
+        "\nEach count is one logged-in request of that page (SQL queries + Redis commands), counted, not "
+        "timed: it does not depend on the machine. Across a network each is a round trip; the last columns "
+        "are what add-to-cart's would add at 0.5 ms and 2 ms per round trip.\n"
+    )
+    return markdown_table(header, "l" + "r" * (len(TRIP_CELLS) + len(LATENCIES_MS)), rows) + note
 
 
 def _load(values):

@@ -20,6 +20,7 @@ import django
 from ..children import find_binary
 from . import growth, report
 from .measure import run_cells, worker_memory
+from .round_trips import round_trips
 from .stages import Stage, running
 from .wrk import wrk_binary
 
@@ -77,6 +78,7 @@ def profile_stage(stage, options, folder, say, results):
     with running([stage], options, folder):
         run_cells([stage], options, folder, say)
         stage.results["session_check"] = stage.session_check()
+        stage.results["round_trips"] = round_trips(stage.stack)
         stage.results["memory"] = worker_memory(stage.stack)
         if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
             results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)

@@ -12,7 +12,7 @@ import urllib.parse
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
-from ..client import CSRF_FIELD, Shopper
+from ..client import Shopper
 from ..stack import Stack
 from .wrk import Request
 
@@ -78,10 +78,10 @@ class Stage:
         requests = []
         for k, shopper in enumerate(self.visitors if cell == "session" else self.shoppers):
             browser, cart = shopper.browser, self.cart(k)
-            cookie = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies.jar)
+            cookie = browser.cookie_header()
             if cell == "add":
                 # override=1 sets the line instead of adding to it, so the cart keeps its size.
-                token = CSRF_FIELD.search(browser.get(cart[0][0]).text)[1]
+                token = browser.form_token(cart[0][0])
                 body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "quantity": 1, "override": 1})
                 requests += [Request("POST", f"/cart/add/{pk}/", cookie, body) for _, pk in cart]
             elif cell == "detail":
