@@ -99,7 +99,8 @@ class Runstack:
         config = (self.run_dir / "nginx.conf").read_text()
         ports = [int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+)", config)]
         ports.append(int(re.search(READY, self.output).group(2)))
-        ports.extend(int(port) for port in re.findall(r"redis-server started on port (\d+)", self.output))
+        redis = r"redis \(redis-primary\) started on 127\.0\.0\.1:(\d+)"
+        ports.extend(int(port) for port in re.findall(redis, self.output))
         return ports
 
     def finish(self, timeout=30):
