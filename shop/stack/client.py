@@ -92,7 +92,7 @@ class Browser(httpx.Client):
         self.cookies.set(name, value, domain=self.base_url.host)
 
 
-def products_for_sale(browser, count=1, min_stock=1):
+def products_for_sale(browser, count=1, min_stock=10):
     """``count`` (product page, product id) pairs from the home page with ``min_stock`` in stock.
 
     Tests and the lab share a catalog and buy from it, so the first products may have sold out.
