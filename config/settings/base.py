@@ -128,6 +128,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session must name a live Device record: how one session alone can be ended.
+    "shop.accounts.devices.device_check",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login the throttle refused into its 429 page (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
