@@ -96,6 +96,11 @@ class Device(models.Model):
         return f"{self.user} since {self.created:%Y-%m-%d %H:%M}"
 
     @property
+    def seen_recently(self):
+        """Seen within SEEN_EVERY: ``last_seen`` is not written more often, so "now" is all it says."""
+        return timezone.now() - self.last_seen < self.SEEN_EVERY
+
+    @property
     def browser(self):
         """A short name for people ("Firefox on Linux"); the full user agent is kept beside it."""
         agent = self.user_agent

@@ -70,10 +70,11 @@ def logout_everywhere(request):
 @login_required
 @require_safe
 def session_list(request):
-    """Every signed-in session of this user, the current one marked."""
+    """Every signed-in session of this user: the current one first, then the most recently seen."""
+    current = request.session.get(DEVICE_SESSION_KEY)
     devices = Device.objects.live().filter(user=request.user).order_by("-last_seen", "-pk")
-    context = {"devices": devices, "current": request.session.get(DEVICE_SESSION_KEY)}
-    return render(request, "accounts/sessions.html", context)
+    devices = sorted(devices, key=lambda device: device.public_id != current)
+    return render(request, "accounts/sessions.html", {"devices": devices, "current": current})
 
 
 @login_required

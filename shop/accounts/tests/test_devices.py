@@ -71,6 +71,7 @@ def test_signing_in_records_when_where_and_which_browser(engine, user):
     assert 'data-testid="this-device"' in text and "Firefox on Linux" in text and "127.0.0.1" in text
     assert "/end/" not in text  # no form to end the current session: that is "Log out"
     assert 'id="trade-off"' in text and "one database lookup on every signed-in request" in text
+    assert "within the last minute" in text
 
 
 def test_two_sessions_see_each_other_and_ending_one_leaves_the_other_signed_in(engine, user):
@@ -81,6 +82,7 @@ def test_two_sessions_see_each_other_and_ending_one_leaves_the_other_signed_in(e
     assert "Chrome on Android" in page and "10.1.2.3" in page
     assert f'action="/accounts/sessions/{device_id(phone)}/end/"' in page
     assert f'action="/accounts/sessions/{device_id(laptop)}/end/"' not in page
+    assert page.index('data-testid="this-device"') < page.index("Chrome on Android")  # this one first
 
     response = end(laptop, device_id(phone))
     assert (response.status_code, response["Location"]) == (302, "/accounts/sessions/")
