@@ -43,10 +43,15 @@ def test_round_robin_loses_locmem_sessions_and_keeps_db_sessions(run, stack):
         assert outcome.details["checkout"] == "order placed"
 
 
-@pytest.mark.parametrize("stack", ["file", "db", "cache", "cached_db"], indirect=True)
+@pytest.mark.parametrize(
+    "stack",
+    ["file", "db", "cache", "cached_db", pytest.param({"profile": "db", "db": "postgres"}, id="db-postgres")],
+    indirect=True,
+)
 def test_twenty_concurrent_cart_writes_of_one_session_all_survive(run, stack):
     """3 servers x 2 workers: the per-session lock (shop/core/session_lock.py) makes the writes
-    take turns across every server and worker, so each one sees the one before."""
+    take turns across every server and worker, so each one sees the one before. The database's
+    lock on SQLite (one writer) and PostgreSQL (a unique key under real concurrency)."""
     outcome = run("race", stack)
     assert counts(outcome) == [(3, 3), (60, 60)], outcome.line
     for trial in outcome.details["trials"]:
