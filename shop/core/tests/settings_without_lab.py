@@ -3,3 +3,5 @@
 from config.settings.db import *  # noqa: F403
 
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "shop.lab"]  # noqa: F405
+# No collectstatic here, so no manifest to look hashed names up in (conftest.py does the same).
+STORAGES = STORAGES | {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
