@@ -177,6 +177,10 @@ SHOP_SESSION_LOCK_TTL = env.float("SHOP_SESSION_LOCK_TTL", default=10)
 # refusing it; shorter than gunicorn's timeout with room for the request itself. Then 409.
 SHOP_SESSION_LOCK_WAIT = env.float("SHOP_SESSION_LOCK_WAIT", default=15)
 
+# SHOP_DEVICE_CHECKS=0 skips the Device check per signed-in request (shop/accounts/devices.py), for
+# the benchmark to measure what it costs; ended sessions then stay signed in.
+SHOP_DEVICE_CHECKS = env.bool("SHOP_DEVICE_CHECKS", default=True)
+
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "/static/"

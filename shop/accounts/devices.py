@@ -19,8 +19,10 @@ each one pushing a real session out of the per-user cap.
 
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, logout
+from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
@@ -76,6 +78,8 @@ def end_other_devices(request, user):
 def device_check(get_response):
     """After AuthenticationMiddleware (and MessageMiddleware): a signed-in session whose record is
     gone is logged out, when the request first asks who the user is."""
+    if not settings.SHOP_DEVICE_CHECKS:
+        raise MiddlewareNotUsed
 
     def middleware(request):
         request.user = SimpleLazyObject(partial(checked_user, request, request.user))

@@ -38,6 +38,8 @@ VARIANTS = {
     "postgres": {"db": "postgres"},
     "sentinel": {"redis": "sentinel"},
     "sentinel-nowait": {"redis": "sentinel", "env": {"SESSION_REDIS_REPLICAS_ACK": "0"}},
+    "nolock": {"env": {"SHOP_SESSION_LOCKS": "0"}},
+    "nodevice": {"env": {"SHOP_DEVICE_CHECKS": "0"}},
 }
 PRODUCTS_SQL = (
     "import json; from shop.catalog.models import Product; print(json.dumps(list(Product.objects"
@@ -65,7 +67,8 @@ class Stage:
     @classmethod
     def parse(cls, text, db="sqlite"):
         """``db``, or a profile in another setting: ``db@postgres``, ``cache@sentinel`` (a Redis group
-        behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without)."""
+        behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without),
+        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request)."""
         profile, _, variant = text.partition("@")
         if variant and variant not in VARIANTS:
             raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
