@@ -50,7 +50,13 @@ class Browser(httpx.Client):
         """``certificate``: the stack's own (``runstack --tls``) to trust; ``source_address``: a
         loopback address to connect from, so nginx sees another client (127.0.0.0/8 is local)."""
         verify = ssl.create_default_context(cafile=str(certificate)) if certificate else True
-        transport = httpx.HTTPTransport(verify=verify, local_address=source_address)
+        # A connection per request. nginx closes its idle keep-alive connections when it reloads
+        # (each restart() drains a server that way); a request sent on one at that moment is reset.
+        # A real browser resends it on a new connection; httpx would report an error that says
+        # nothing about the shop.
+        transport = httpx.HTTPTransport(
+            verify=verify, local_address=source_address, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.origin = origin = str(base_url).rstrip("/")
 
         def add_origin(request):
@@ -59,7 +65,10 @@ class Browser(httpx.Client):
                 request.headers.setdefault("Origin", origin)
 
         super().__init__(
-            base_url=origin, transport=transport, timeout=timeout, event_hooks={"request": [add_origin]}
+            base_url=origin,
+            transport=transport,
+            timeout=timeout,
+            event_hooks={"request": [add_origin]},
         )
 
     def form_token(self, form_page):
