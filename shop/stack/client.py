@@ -121,6 +121,7 @@ class Probe:
     username: str | None = None
     cart_items: int | None = None
     profile: str | None = None
+    key_id: str | None = None
     error: str | None = None
 
 
@@ -212,7 +213,7 @@ class Shopper:
         if response.status_code != 200:
             return Probe(response.status_code, served_by(response), error=response.text[:200])
         data = response.json()
-        fields = ("server", "host", "pid", "authenticated", "username", "cart_items", "profile")
+        fields = ("server", "host", "pid", "authenticated", "username", "cart_items", "profile", "key_id")
         return Probe(200, **{name: data.get(name) for name in fields})
 
     def probes(self, count):

@@ -38,13 +38,6 @@ class Server:
         """``host``: the simulated host (``hosts.Host``) it runs on, with ``--hosts``."""
         self.name, self.port, self.host = name, port, host
         self.address = host.address if host else "127.0.0.1"
-        env = {**env, "SHOP_SERVER_NAME": name}
-        if host:
-            # What a host keeps on its own disk: file sessions (the file profile) and temp files.
-            env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
-            if env["DJANGO_SETTINGS_MODULE"].endswith(".file"):
-                env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
-                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
         argv = [
             sys.executable,
             "-m",
@@ -56,12 +49,24 @@ class Server:
             "--workers",
             str(workers),
         ]
-        self.child = Child(name, argv, console, env=env, cwd=settings.BASE_DIR, host=host)
+        self.child = Child(name, argv, console, cwd=settings.BASE_DIR, host=host)
+        self.update_env({**env, "SHOP_SERVER_NAME": name})
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it
         self.ready = True  # reaches its stores (/readyz); out of nginx's rotation while not
         self.serving = False  # answered /healthz since it last started
         self.failed_starts = 0  # exits in a row before it served
+
+    def update_env(self, changes):
+        """Change the variables it runs with from its next start (``env`` at first)."""
+        env = {**(self.child.env or {}), **changes}
+        if self.host:
+            # What a host keeps on its own disk: file sessions (the file profile) and temp files.
+            env |= {"SHOP_HOST_NAME": self.host.name, "TMPDIR": self.host.folder}
+            if "file" in env.get("SHOP_SESSION_PROFILES", "").split(","):
+                env["SESSION_FILE_PATH"] = str(Path(self.host.folder) / "sessions")
+                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
+        self.child.env = env
 
     @property
     def pid(self):
