@@ -31,6 +31,11 @@ def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b
         connection.close()
 
 
+def uses_file_sessions(env):
+    """Whether a server with ``env`` reads or writes file sessions (live.py sets the profiles)."""
+    return "file" in env.get("SHOP_SESSION_PROFILES", "").split(",")
+
+
 class Server:
     """One gunicorn server: a name, a port it keeps across restarts, the process serving it."""
 
@@ -38,6 +43,13 @@ class Server:
         """``host``: the simulated host (``hosts.Host``) it runs on, with ``--hosts``."""
         self.name, self.port, self.host = name, port, host
         self.address = host.address if host else "127.0.0.1"
+        env = {**env, "SHOP_SERVER_NAME": name}
+        if host:
+            # What a host keeps on its own disk: file sessions (the file profile) and temp files.
+            env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
+            if uses_file_sessions(env):
+                env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
+                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
         argv = [
             sys.executable,
             "-m",
@@ -49,8 +61,7 @@ class Server:
             "--workers",
             str(workers),
         ]
-        self.child = Child(name, argv, console, cwd=settings.BASE_DIR, host=host)
-        self.update_env({**env, "SHOP_SERVER_NAME": name})
+        self.child = Child(name, argv, console, env=env, cwd=settings.BASE_DIR, host=host)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it
         self.ready = True  # reaches its stores (/readyz); out of nginx's rotation while not
@@ -58,14 +69,12 @@ class Server:
         self.failed_starts = 0  # exits in a row before it served
 
     def update_env(self, changes):
-        """Change the variables it runs with from its next start (``env`` at first)."""
-        env = {**(self.child.env or {}), **changes}
-        if self.host:
-            # What a host keeps on its own disk: file sessions (the file profile) and temp files.
-            env |= {"SHOP_HOST_NAME": self.host.name, "TMPDIR": self.host.folder}
-            if "file" in env.get("SHOP_SESSION_PROFILES", "").split(","):
-                env["SESSION_FILE_PATH"] = str(Path(self.host.folder) / "sessions")
-                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
+        """Change the variables it runs with from its next start; on a host, file sessions stay in
+        the host's own folder."""
+        env = {**self.child.env, **changes}
+        if self.host and uses_file_sessions(env):
+            env["SESSION_FILE_PATH"] = str(Path(self.host.folder) / "sessions")
+            Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
         self.child.env = env
 
     @property
