@@ -20,7 +20,7 @@ from shop.stack.hosts import can_make_hosts
 from shop.stack.services import RedisServer
 from shop.stack.stack import Stack, required_programs
 
-SEED_PRODUCTS = 20
+SEED_PRODUCTS = 40  # the lab's race adds 20 different products to one cart
 _serial = itertools.count(1)
 
 

@@ -124,11 +124,15 @@ MIDDLEWARE = [
     "shop.core.middleware.served_by",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Around the session's load and save: one request at a time may change a session.
+    "shop.core.session_lock.session_lock",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session must name a live Device record: how one session alone can be ended.
+    "shop.accounts.devices.device_check",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login the throttle refused into its 429 page (AXES_LOCKOUT_CALLABLE).
     "axes.middleware.AxesMiddleware",
@@ -159,6 +163,26 @@ AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True
 # Masked in axes' log lines and in the form data it keeps with a failure.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+
+# SESSION LOCKS (shop/core/session_lock.py)
+# ------------------------------------------------------------------------------
+# Where the per-session locks live: "redis" or "database", a store every server shares that the
+# profile runs anyway. None where no server holds the session (signed_cookies) or only one process
+# does (locmem): there is nothing to lock.
+SHOP_SESSION_LOCK_STORE = None
+# SHOP_SESSION_LOCKS=0 switches them off: to measure what they cost, or if a store misbehaves.
+SHOP_SESSION_LOCKS = env.bool("SHOP_SESSION_LOCKS", default=True)
+# A lock outlives a normal write (tens of ms) many times over and a dead worker by at most this:
+# a third of gunicorn's 30 s timeout. A request still running when it expires only loses the
+# protection (today's last write wins), nothing else.
+SHOP_SESSION_LOCK_TTL = env.float("SHOP_SESSION_LOCK_TTL", default=10)
+# Longer than the TTL, so a lock a killed worker left behind delays the next write instead of
+# refusing it; shorter than gunicorn's timeout with room for the request itself. Then 409.
+SHOP_SESSION_LOCK_WAIT = env.float("SHOP_SESSION_LOCK_WAIT", default=15)
+
+# SHOP_DEVICE_CHECKS=0 skips the Device check per signed-in request (shop/accounts/devices.py), for
+# the benchmark to measure what it costs; ended sessions then stay signed in.
+SHOP_DEVICE_CHECKS = env.bool("SHOP_DEVICE_CHECKS", default=True)
 
 # STATIC
 # ------------------------------------------------------------------------------

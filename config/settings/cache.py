@@ -9,3 +9,4 @@ from .base import *  # noqa: F403
 SHOP_PROFILE = "cache"
 SESSION_ENGINE = "shop.core.session_backends.cache"
 CACHES = {"default": REDIS_CACHE}  # noqa: F405
+SHOP_SESSION_LOCK_STORE = "redis"

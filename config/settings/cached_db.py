@@ -8,3 +8,4 @@ from .base import *  # noqa: F403
 SHOP_PROFILE = "cached_db"
 SESSION_ENGINE = "shop.core.session_backends.cached_db"
 CACHES = {"default": REDIS_CACHE}  # noqa: F405
+SHOP_SESSION_LOCK_STORE = "redis"

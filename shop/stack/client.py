@@ -20,6 +20,7 @@ CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CHECKOUT_TOKEN = re.compile(r'name="checkout_token" value="([^"]+)"')
 FORM_ERROR = re.compile(r'class="error" role="alert">([^<]*)<')
 PRODUCT_LINK = re.compile(r'href="/p/([^"/]+)/"')
+NEXT_PAGE = re.compile(r'href="\?page=(\d+)">Next')
 ADD_FORM = re.compile(r'action="/cart/add/(\d+)/"')
 IN_STOCK = re.compile(r"(\d+) in stock")
 ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
@@ -92,21 +93,26 @@ class Browser(httpx.Client):
         self.cookies.set(name, value, domain=self.base_url.host)
 
 
-def products_for_sale(browser, count=1, min_stock=1):
-    """``count`` (product page, product id) pairs from the home page with ``min_stock`` in stock.
+def products_for_sale(browser, count=1, min_stock=10):
+    """``count`` (product page, product id) pairs from the catalog with ``min_stock`` in stock.
 
     Tests and the lab share a catalog and buy from it, so the first products may have sold out.
+    The catalog's pages are read in turn until enough are found.
     """
-    found = []
-    for slug in dict.fromkeys(PRODUCT_LINK.findall(browser.get("/").text)):
-        page = f"/p/{slug}/"
-        text = browser.get(page).text
-        form, stock = ADD_FORM.search(text), IN_STOCK.search(text)
-        if form and stock and int(stock[1]) >= min_stock:
-            found.append((page, int(form[1])))
-            if len(found) == count:
-                return found
-    raise ShopperError(f"the home page has fewer than {count} products with {min_stock} in stock")
+    found, listing = [], "/"
+    while listing:
+        text = browser.get(listing).text
+        for slug in dict.fromkeys(PRODUCT_LINK.findall(text)):
+            page = f"/p/{slug}/"
+            product = browser.get(page).text
+            form, stock = ADD_FORM.search(product), IN_STOCK.search(product)
+            if form and stock and int(stock[1]) >= min_stock:
+                found.append((page, int(form[1])))
+                if len(found) == count:
+                    return found
+        next_page = NEXT_PAGE.search(text)
+        listing = f"/?page={next_page[1]}" if next_page else None
+    raise ShopperError(f"the catalog has fewer than {count} products with {min_stock} in stock")
 
 
 @dataclass

@@ -50,17 +50,8 @@ class Server:
             if uses_file_sessions(env):
                 env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
                 Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
-        argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(GUNICORN_CONFIG),
-            "--bind",
-            f"{self.address}:{port}",
-            "--workers",
-            str(workers),
-        ]
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG]
+        argv = [*gunicorn, "--bind", f"{self.address}:{port}", "--workers", str(workers)]
         self.child = Child(name, argv, console, env=env, cwd=settings.BASE_DIR, host=host)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it

@@ -173,19 +173,8 @@ class PostgresCluster(Service):
             shutil.chown(self.root, self.run_as, self.run_as)
             shutil.chown(password_file, self.run_as, self.run_as)
         data = self.root / "data"
-        initdb = [
-            self.initdb,
-            "-D",
-            str(data),
-            "-U",
-            "shop",
-            "--auth=scram-sha-256",
-            f"--pwfile={password_file}",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ]
+        options = f"-U shop --auth=scram-sha-256 --pwfile={password_file} -E UTF8 --no-locale --no-sync"
+        initdb = [self.initdb, "-D", data, *options.split()]
         result = subprocess.run(command(initdb, self.run_as), cwd=self.root, capture_output=True, text=True)
         if result.returncode:
             raise StackError(f"initdb failed ({result.returncode}):\n{result.stdout}{result.stderr}")
@@ -193,19 +182,8 @@ class PostgresCluster(Service):
             with open(data / "pg_hba.conf", "a") as hba:
                 network = ipaddress.ip_interface(f"{self.host.address}/24").network
                 hba.write(f"host all all {network} scram-sha-256\n")
-        argv = [
-            self.postgres,
-            "-D",
-            str(data),
-            "-h",
-            self.address,
-            "-p",
-            str(self.port),
-            "-k",
-            str(self.root),
-            "-c",
-            "log_checkpoints=off",
-        ]
+        argv = [self.postgres, "-D", data, "-h", self.address, "-p", str(self.port), "-k", self.root]
+        argv += ["-c", "log_checkpoints=off"]
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
         self.child = Child(
             "postgres",

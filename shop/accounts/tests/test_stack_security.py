@@ -63,16 +63,20 @@ def test_a_copied_signed_cookie_is_anonymous_after_logout_everywhere(stack):
 
 
 @signed_cookies
-def test_plain_logout_does_not_revoke_a_copied_signed_cookie(stack):
-    """The trade-off the lab page explains: without a server-side store, logging out only
-    replaces this browser's cookie. A copy still authenticates until it expires (or the user
-    logs out everywhere, or changes password)."""
+def test_plain_logout_signs_out_a_copied_signed_cookie_through_its_device_record(stack):
+    """The trade-off the lab page explains: no server holds a signed-cookie session, so logging out
+    only replaces this browser's cookie, and a copy would stay valid until it expires. The session's
+    device record, which logging out deletes and every server checks, is what signs the copy out."""
     username, device = sign_up(stack)
     copied = device.cookie(SESSION_COOKIE)
+    assert {answer for answers in replay(stack, copied, times=3).values() for answer in answers} == {
+        (True, username)
+    }
     assert device.submit("/", "/accounts/logout/", {}).status_code == 302
     assert not device.probe()["authenticated"]
-    after = replay(stack, copied, times=3)
-    assert {answer for answers in after.values() for answer in answers} == {(True, username)}
+    after = replay(stack, copied)
+    assert set(after) == {"server1", "server2", "server3"}
+    assert {answer for answers in after.values() for answer in answers} == {(False, None)}
     assert 'id="revocation"' in device.get("/lab/").text  # where the lab page explains this
 
 

@@ -1,10 +1,10 @@
 """Helpers for the tests, of every app, that prove reliability and security through the real stack.
 
-Shoppers are logged in by writing their session with the servers' own settings (a ``manage.py
-shell`` run), not by posting passwords: PBKDF2 costs about half a second a login on purpose,
-and fifty logins would cost the two-core machine half a minute. Also here: SQL against the
-stack's database, the outcome of requests in nginx's access log, clients from another loopback
-address, and the checkout round trip.
+Shoppers are logged in by writing their session (and its device record) with the servers' own
+settings (a ``manage.py shell`` run), not by posting passwords: PBKDF2 costs about half a second
+a login on purpose, and fifty logins would cost the two-core machine half a minute. Also here:
+SQL against the stack's database, the outcome of requests in nginx's access log, clients from
+another loopback address, and the checkout round trip.
 """
 
 import contextlib
@@ -28,6 +28,7 @@ import json
 from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from shop.accounts.devices import start_device
 User = get_user_model()
 store_class = import_module(settings.SESSION_ENGINE).SessionStore
 values = []
@@ -40,6 +41,7 @@ for name in {names!r}:
         HASH_SESSION_KEY: user.get_session_auth_hash(),
         "cart": {cart!r},
     }})
+    start_device(store, user)  # what login() does: the session's record on /accounts/sessions/
     store.save()
     values.append(store.session_key)  # signed_cookies: the signed cookie itself
 print(json.dumps([settings.SESSION_COOKIE_NAME, values]))

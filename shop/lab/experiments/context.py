@@ -28,10 +28,10 @@ class Context:
     def shopper(self, label, stack=None):
         return Shopper((stack or self.stack).url, f"lab-{self.profile}-{label}".replace("_", ""))
 
-    def products(self, count=1, stack=None):
+    def products(self, count=1, stack=None, min_stock=40):
         """Products with stock to spare: every profile's shopper of a lab run buys from one catalog."""
         with Browser((stack or self.stack).url) as browser:
-            return products_for_sale(browser, count, min_stock=40)
+            return products_for_sale(browser, count, min_stock=min_stock)
 
     @contextlib.contextmanager
     def other_stack(self, **shape):

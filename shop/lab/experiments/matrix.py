@@ -25,7 +25,7 @@ from .outcome import Cell, NotApplicable
 RESULTS_DIR = settings.BASE_DIR / "results"
 LATEST_HTML = "latest.html"
 DEFAULT_RUN_ROOT = DEFAULT_RUN_DIR / "sessionlab"
-SEED = "seed_catalog --products 20 --if-empty"
+SEED = "seed_catalog --products 40 --if-empty"
 FORMAT_VERSION = 2
 
 

@@ -84,7 +84,7 @@ SCENARIOS = (
         7,
         "race",
         "concurrent cart",
-        "Two cart writes of one session at once: are updates lost?",
+        "Twenty cart writes of one session at once: are updates lost?",
         concurrent_writes,
     ),
     Scenario(

@@ -34,6 +34,13 @@ CELLS = {
 PROFILE_CELLS = ("nginx", "healthz", "nosession", "session", "probe", "list", "detail", "add", "cart")
 COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe"}
 PATHS = {"session": "/lab/probe", "probe": "/lab/probe", "list": "/", "cart": "/cart/", "search": "/?q=oak"}
+VARIANTS = {
+    "postgres": {"db": "postgres"},
+    "sentinel": {"redis": "sentinel"},
+    "sentinel-nowait": {"redis": "sentinel", "env": {"SESSION_REDIS_REPLICAS_ACK": "0"}},
+    "nolock": {"env": {"SHOP_SESSION_LOCKS": "0"}},
+    "nodevice": {"env": {"SHOP_DEVICE_CHECKS": "0"}},
+}
 PRODUCTS_SQL = (
     "import json; from shop.catalog.models import Product; print(json.dumps(list(Product.objects"
     ".active().filter(stock__gte=1).order_by('id').values_list('id', 'slug')[:60])))"
@@ -49,6 +56,8 @@ class Stage:
     products: int = 100  # in the catalog
     cells: tuple = PROFILE_CELLS
     label: str = ""
+    redis: str = "single"
+    env: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     stack: Stack | None = None
     for_sale: list = field(default_factory=list)  # (product page, product id), in stock
@@ -57,9 +66,13 @@ class Stage:
 
     @classmethod
     def parse(cls, text, db="sqlite"):
-        """``db`` or ``db@postgres``."""
-        profile, _, named_db = text.partition("@")
-        return cls(profile, named_db or db)
+        """``db``, or a profile in another setting: ``db@postgres``, ``cache@sentinel`` (a Redis group
+        behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without),
+        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request)."""
+        profile, _, variant = text.partition("@")
+        if variant and variant not in VARIANTS:
+            raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
+        return cls(profile, db=db, label=text if variant else "", **VARIANTS.get(variant, {}))
 
     @property
     def name(self):
@@ -120,8 +133,9 @@ def running(stages, options, folder):
                 workers=options["workers"],
                 port=0,
                 db=stage.db,
+                redis=stage.redis,
                 run_dir=folder / f"run-{stage.name}",
-                env={"DATABASE_URL": sqlite} if stage.db == "sqlite" else {},
+                env=({"DATABASE_URL": sqlite} if stage.db == "sqlite" else {}) | stage.env,
                 out=log,
                 setup_commands=[f"seed_catalog --products {stage.products} --if-empty"],
             )

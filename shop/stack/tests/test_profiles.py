@@ -25,7 +25,7 @@ def shop_across_servers(stack):
     username = f"shopper-{secrets.token_hex(4)}"
     fields = {"username": username, "password1": PASSWORD, "password2": PASSWORD}
     signup = browser.submit("/accounts/signup/", "/accounts/signup/", fields)
-    assert signup.status == 302, signup.text
+    assert signup.status_code == 302, signup.text
 
     page, product_id = products_for_sale(browser)[0]
     added = browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 2})

@@ -14,7 +14,15 @@ from shop.stack.children import StackError
 from shop.stack.client import TRANSPORT_ERRORS, ShopperError
 from shop.stack.stack import DATABASES, PROFILES
 
-FULL_PROFILES = [*PROFILES, "db@postgres"]
+FULL_PROFILES = [
+    *PROFILES,
+    "db@postgres",
+    "cache@sentinel",
+    "cache@sentinel-nowait",
+    "db@nolock",
+    "cache@nolock",
+    "db@nodevice",
+]
 QUICK = {"profiles": ["db"], "duration": 2, "runs": 2, "warmup": 1, "scale": False, "growth": False}
 FULL = {"profiles": FULL_PROFILES, "duration": 2, "runs": 3, "warmup": 1, "scale": True, "growth": True}
 DOC = settings.BASE_DIR / "docs" / "BENCHMARKS.md"
@@ -48,7 +56,9 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         add(
             "--profiles",
             type=stage_list,
-            help=f"comma-separated stages, PROFILE or PROFILE@postgres (full: {','.join(FULL_PROFILES)})",
+            help="comma-separated stages: PROFILE, PROFILE@postgres, or a Redis profile @sentinel (a Redis "
+            f"group, writes WAIT for a replica) or @sentinel-nowait, PROFILE@nolock (no per-session lock), "
+            f"PROFILE@nodevice (no Device check) (full: {','.join(FULL_PROFILES)})",
         )
         add("--cells", type=stage_list, help="only these cells (and the /healthz baseline), e.g. add,list")
         add("--db", choices=DATABASES, default="sqlite", help="database of stages named without @ (sqlite)")
@@ -100,7 +110,10 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
             )
         if options["runs"] < 2:
             raise CommandError("--runs must be at least 2: one run says nothing about the spread")
-        unknown = [stage for stage in options["profiles"] if Stage.parse(stage).profile not in PROFILES]
+        try:
+            unknown = [stage for stage in options["profiles"] if Stage.parse(stage).profile not in PROFILES]
+        except ValueError as error:
+            raise CommandError(error) from None
         if unknown:
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         path = options["json"] or RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
