@@ -33,3 +33,13 @@ if _redis:
     SESSION_CACHE_ALIAS = "sessions"
 # The file profile's folder, whichever place the file profile has in the list.
 SESSION_FILE_PATH = next((m.SESSION_FILE_PATH for m in _modules if hasattr(m, "SESSION_FILE_PATH")), None)
+
+# Per-session locks (shop/core/session_lock.py) work only if every server takes a session's lock
+# in one store, and during a switch the servers write different stores. So a migrating server
+# locks in Redis when each profile of its list that locks at all locks there (cache, cached_db,
+# with signed_cookies too), else in the database, which every profile but locmem has. Both phases
+# of a switch then lock in one store; only a switch between the two kinds (cache -> db) has the
+# servers not yet restarted lock elsewhere during phase 1. The stack's next start after the old
+# store is retired goes back to the profile's own choice.
+_lock_stores = {m.SHOP_SESSION_LOCK_STORE for m in _modules} - {None}
+SHOP_SESSION_LOCK_STORE = "redis" if _lock_stores == {"redis"} else "database"

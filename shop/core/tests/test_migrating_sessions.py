@@ -175,6 +175,25 @@ def test_the_migrating_settings_run_the_first_profile_and_read_the_others():
     assert fallbacks == repr([ENGINES["cache"], ENGINES["file"]])
 
 
+@pytest.mark.parametrize(
+    ("profiles", "store"),
+    [
+        ("db,cache", "'database'"),
+        ("signed_cookies,file", "'database'"),
+        ("cache,cached_db", "'redis'"),
+        ("signed_cookies,cache", "'redis'"),
+        ("cached_db,signed_cookies", "'redis'"),
+    ],
+)
+def test_every_server_of_a_switch_locks_sessions_in_one_store(profiles, store):
+    """Both ends of a switch get the same lock store, whichever of them a server writes."""
+    first, second = profiles.split(",")
+    for order in (f"{first},{second}", f"{second},{first}"):
+        result = migrating_settings(order, "SHOP_SESSION_LOCK_STORE")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == store, order
+
+
 def test_the_migrating_settings_refuse_locmem():
     result = migrating_settings("db,locmem", "SHOP_PROFILE")
     assert result.returncode != 0
