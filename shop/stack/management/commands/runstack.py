@@ -93,8 +93,10 @@ Run the shop the way it is deployed, on this machine: collect static files and m
 start N gunicorn servers (SHOP_SERVER_NAME=server1..N, W sync workers each, on free
 127.0.0.1 ports), and nginx in front of them on 127.0.0.1:PORT as the load balancer,
 serving /static/ itself. Every server runs config.settings.<PROFILE>, so --profile alone
-decides where sessions live. Waits until /healthz answers through nginx, prints the URL,
-and streams every child's output prefixed with its name ([server1], [nginx], [redis])."""
+decides where sessions live (for SESSION_COOKIE_AGE after a --switch-profile to PROFILE, the
+servers run config.settings.migrating, which also reads the earlier profile's store). Waits
+until /healthz answers through nginx, prints the URL, and streams every child's output
+prefixed with its name ([server1], [nginx], [redis])."""
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         kwargs.update(formatter_class=Formatter, epilog=EPILOG)
