@@ -42,6 +42,7 @@ class Record:
     lines_lost: int = 0  # at the end: lines the shopper was told are in the cart, missing or changed
     lines_back: int = 0  # at the end: lines in the cart the shopper had removed or never added
     answered_by: dict = field(default_factory=dict)  # "server profile key-id": probes it answered
+    failures: list = field(default_factory=list)  # each error: the step, its status (0: no answer) and why
 
 
 class Shopping:
@@ -96,14 +97,17 @@ class Shopping:
         else:
             product = next(p for p in products if p[1] not in shopper.lines)
             done = shopper.add(product, 1, required=False)
-        status = shopper.steps[-1]["status"]
-        record.errors += not done and not 0 < status < 500
+        step = shopper.steps[-1]
+        if not done and not 0 < step["status"] < 500:
+            record.errors += 1
+            record.failures.append(step)
 
     def _probe(self, shopper, record, seen_before):
         probe = shopper.probe()
         record.probes += 1
         if not 0 < probe.status < 500:
             record.errors += 1
+            record.failures.append({"step": "probe", "status": probe.status, "error": probe.error})
             return seen_before
         who = f"{probe.server} {probe.profile} {probe.key_id}"
         record.answered_by[who] = record.answered_by.get(who, 0) + 1
