@@ -7,7 +7,6 @@ while the old key in SECRET_KEY_FALLBACKS keeps every session through the rotati
 """
 
 import pytest
-from django.contrib.sessions.backends.file import SessionStore as FileSessionStore
 from django.test import Client
 
 ENGINES = {
@@ -25,15 +24,7 @@ OLD_KEY, NEW_KEY = "old-key-" + "o" * 50, "new-key-" + "n" * 50
 def engine(request, settings, tmp_path):
     settings.SESSION_ENGINE = ENGINES[request.param]
     settings.SESSION_FILE_PATH = str(tmp_path)
-    forget_file_engine_folder()
-    yield request.param
-    forget_file_engine_folder()
-
-
-def forget_file_engine_folder():
-    """Django's file engine keeps the first SESSION_FILE_PATH it sees for the whole process."""
-    if "_storage_path" in vars(FileSessionStore):
-        del FileSessionStore._storage_path
+    return request.param
 
 
 def probe(client):

@@ -27,15 +27,13 @@ PAIRS = list(itertools.permutations(ENGINES, 2))
 
 
 @pytest.fixture
-def stores(settings, redis_url, tmp_path, db, monkeypatch):
+def stores(settings, redis_url, tmp_path, db):
     """Every engine's store as the stack's servers configure them: Redis for both Redis engines."""
     redis = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}
     settings.CACHES = {**settings.CACHES, "sessions": redis}
     settings.SESSION_CACHE_ALIAS = "sessions"
     settings.SESSION_FILE_PATH = str(tmp_path)
-    # The file engine keeps the folder it first saw on its class; so would the classes made here.
-    monkeypatch.delattr(plain("file"), "_storage_path", raising=False)
-    migrating.store_class.cache_clear()
+    migrating.store_class.cache_clear()  # the classes it makes would keep these settings
 
 
 def server(primary, *fallbacks):

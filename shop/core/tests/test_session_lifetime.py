@@ -14,7 +14,6 @@ import time
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.sessions.backends.file import SessionStore as FileSessionStore
 from django.test import Client
 
 from shop.stack.stack import PROFILES
@@ -36,18 +35,10 @@ def test_lifetime_and_idle_timeout_come_from_the_environment():
     assert result.stdout.split() == ["900", "True"], result.stderr
 
 
-def forget_file_engine_folder():
-    """Django's file engine keeps the first SESSION_FILE_PATH it sees for the whole process."""
-    if "_storage_path" in vars(FileSessionStore):
-        del FileSessionStore._storage_path
-
-
 @pytest.fixture
 def file_engine_folder(settings, tmp_path):
     settings.SESSION_FILE_PATH = str(tmp_path)
-    forget_file_engine_folder()
-    yield tmp_path
-    forget_file_engine_folder()
+    return tmp_path
 
 
 @pytest.mark.django_db
