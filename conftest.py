@@ -5,6 +5,7 @@ from decimal import Decimal
 from importlib import import_module
 
 import pytest
+from django.core.cache import caches
 
 from shop.catalog.models import Category, Product
 
@@ -23,6 +24,12 @@ def fast_password_hasher(request, settings):
     """
     if not request.node.get_closest_marker("stack"):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_cached_catalog():
+    """Rendered catalog fragments live in this process's memory: none may leak between tests."""
+    caches["catalog"].clear()
 
 
 @pytest.fixture

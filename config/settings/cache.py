@@ -8,4 +8,4 @@ from .base import *  # noqa: F403
 
 SHOP_PROFILE = "cache"
 SESSION_ENGINE = "shop.lab.session_backends.cache"
-CACHES = {"default": REDIS_CACHE}  # noqa: F405
+CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405

@@ -7,4 +7,4 @@ from .base import *  # noqa: F403
 
 SHOP_PROFILE = "cached_db"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-CACHES = {"default": REDIS_CACHE}  # noqa: F405
+CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
