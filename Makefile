@@ -7,6 +7,8 @@ WORKERS  ?= 2
 PORT     ?= 8000
 BALANCE  ?= round_robin
 DB       ?= sqlite
+HOSTS    ?=
+REDIS    ?= single
 
 .PHONY: setup system-deps run test lint lab bench clean
 
@@ -25,7 +27,8 @@ setup: $(VENV)/.installed system-deps
 # seeds the catalog when empty and creates the demo logins there.
 run: setup
 	$(PY) manage.py runstack --profile $(PROFILE) --servers $(SERVERS) --workers $(WORKERS) \
-	  --port $(PORT) --balance $(BALANCE) --db $(DB) --manage "seed_catalog --if-empty" --manage demo_users
+	  --port $(PORT) --balance $(BALANCE) --db $(DB) --redis $(REDIS) $(if $(HOSTS),--hosts) \
+	  --manage "seed_catalog --if-empty" --manage demo_users
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

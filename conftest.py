@@ -1,18 +1,42 @@
-"""Fixtures shared by every app's tests."""
+"""Fixtures shared by every app's tests, the real stack's among them: the one place for them.
+
+Stack tests start real nginx, gunicorn, Redis and PostgreSQL. On a laptop without one of those
+programs they skip; with CI=true (CI installs every program, scripts/system-deps) they fail.
+"""
 
 import itertools
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from importlib import import_module
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 
 from shop.catalog.models import Category, Product
+from shop.stack.children import find_binary
+from shop.stack.hosts import can_make_hosts
+from shop.stack.services import RedisServer
+from shop.stack.stack import Stack, required_programs
 
-# Fixtures that start the real stack (start_stack, stack_database), for every app's tests.
-pytest_plugins = ["shop.stack.testing"]
-
+SEED_PRODUCTS = 40  # the lab's race adds 20 different products to one cart
 _serial = itertools.count(1)
+
+
+def skip_or_fail(message):
+    """Skip on a laptop that cannot run a test, but fail when CI=true: there it is a broken setup."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; with CI=true that fails the run", pytrace=False)
+    pytest.skip(message)
+
+
+def require_binary(name):
+    path = find_binary(name)
+    if path is None:
+        skip_or_fail(f"{name} is not installed (scripts/system-deps installs it)")
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +48,19 @@ def fast_password_hasher(request, settings):
     """
     if not request.node.get_closest_marker("stack"):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def static_files_without_a_manifest(settings):
+    """Tests run in this process without collectstatic, so ManifestStaticFilesStorage would have
+    no manifest to look hashed names up in and every page would raise: they get plain names.
+
+    The stack's servers are other processes, with the real storage over the files the stack
+    collects (shop/catalog/tests/test_static_files.py).
+    """
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -75,8 +112,6 @@ def shopper_client(client, user):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A private, throwaway redis-server for the test run."""
-    from shop.stack.services import RedisServer, require_binary
-
     require_binary("redis-server")
     with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
         yield redis.url
@@ -86,3 +121,65 @@ def redis_url(tmp_path_factory):
 def session_store(db, settings):
     """A real session of the configured engine, as a view would get it."""
     return import_module(settings.SESSION_ENGINE).SessionStore()
+
+
+def manage(env, *args):
+    subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=settings.BASE_DIR, check=True, capture_output=True
+    )
+
+
+@pytest.fixture(scope="session")
+def stack_database(tmp_path_factory):
+    """A migrated SQLite database with a seeded catalog, shared by the session's stacks."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('stack-db') / 'shop.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": url}
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_catalog", "--products", str(SEED_PRODUCTS))
+    return url
+
+
+@pytest.fixture(scope="session")
+def start_stack(tmp_path_factory, stack_database):
+    """Start a Stack (same arguments; ``port=0`` and a fresh run folder by default).
+
+    Stacks stop at the end of the session at the latest; stop them sooner to keep a two-core
+    machine responsive. The prefixed log is in ``<run_dir>/stack.log``.
+    """
+    started = []
+
+    def start(profile="db", db="sqlite", **options):
+        for program in required_programs([profile], db):
+            require_binary(program)
+        options.setdefault("port", 0)
+        options.setdefault("run_dir", tmp_path_factory.mktemp(f"run-{profile}-{db}"))
+        log = open(options["run_dir"] / "stack.log", "a")  # noqa: SIM115 (closed at teardown)
+        env = ({"DATABASE_URL": stack_database} if db == "sqlite" else {}) | options.pop("env", {})
+        if options.get("hosts") and not can_make_hosts():
+            skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
+        stack = Stack(profile=profile, db=db, env=env, out=log, **options)
+        started.append((stack, log))
+        stack.start()
+        if db == "postgres":
+            stack.manage("seed_catalog", "--products", str(SEED_PRODUCTS))
+        return stack
+
+    yield start
+    for stack, log in started:
+        stack.stop()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def stack(request, start_stack):
+    """One stack per test module (and per parameter, with ``indirect=True``).
+
+    The parameter is a profile name or a dict of Stack arguments; without one, the module's
+    ``STACK`` dict (default: profile db, 3 servers x 2 workers).
+    """
+    shape = {"profile": "db", "servers": 3, "workers": 2, **getattr(request.module, "STACK", {})}
+    param = getattr(request, "param", {})
+    shape |= {"profile": param} if isinstance(param, str) else param
+    stack = start_stack(**shape)
+    yield stack
+    stack.stop()

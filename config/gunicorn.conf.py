@@ -29,8 +29,11 @@ keepalive = 75
 # The heartbeat file on tmpfs: a worker never blocks on a slow disk just to say it is alive.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (not a temp file)
 
-# Only nginx, on this machine, may set X-Forwarded-*.
-forwarded_allow_ips = "127.0.0.1"
+# Whose X-Forwarded-Proto may set wsgi.url_scheme, and whose header names with underscores reach
+# the environment: nginx (127.0.0.1, or the bridge's address with runstack --hosts). It filters
+# nothing else: X-Forwarded-For and -Host reach Django from any peer, and only the bind (loopback,
+# or a host address only the bridge reaches) and nginx overwriting them make them trustworthy.
+forwarded_allow_ips = os.environ.get("SHOP_BALANCER_ADDRESS", "127.0.0.1")
 
 # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: outside the run folder and
 # one path for every server. runstack controls servers with signals instead.

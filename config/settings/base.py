@@ -5,6 +5,8 @@ only where the session lives. Values that differ between machines come from the
 environment, read once below, with defaults that are safe on a developer's laptop.
 """
 
+import socket
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -30,12 +32,12 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The name this server answers with in X-Served-By; runstack sets server1, server2, ...
 SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
+# The host it runs on: runstack --hosts sets host1, host2, ...; otherwise the machine's name.
+SHOP_HOST_NAME = env("SHOP_HOST_NAME", default=socket.gethostname())
 
 # DATABASES
 # ------------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Reopening the connection per request reruns the PRAGMAs below and halves db-session
 # throughput; health checks make the persistent connection safe after a DB restart.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
@@ -71,6 +73,20 @@ REDIS_CACHE = {
     "LOCATION": REDIS_URL,
     "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
 }
+# A Redis group behind Sentinel ("host:port,..."; runstack --redis sentinel): REDIS_URL then names
+# the group (redis://shop/0) and every command goes to whichever server is its primary now.
+REDIS_SENTINELS = [
+    (host, int(port)) for host, port in (s.rsplit(":", 1) for s in env.list("REDIS_SENTINELS", default=[]))
+]
+if REDIS_SENTINELS:
+    REDIS_CACHE["OPTIONS"] |= {
+        "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+        "SENTINELS": REDIS_SENTINELS,
+        "SENTINEL_KWARGS": {"socket_timeout": 1},
+    }
+# Replicas that must hold a session write before the request is answered (Redis's WAIT): with a
+# replica, a failover cannot lose what a shopper was told was saved. 0: asynchronous replication.
+SESSION_REDIS_REPLICAS_ACK = env.int("SESSION_REDIS_REPLICAS_ACK", default=0)
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -81,18 +97,25 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
+    "axes",
+    "shop.core",
     "shop.accounts",
     "shop.catalog",
     "shop.cart",
     "shop.orders",
+    # The lab is an add-on: the shop runs without it (shop/core/tests/test_without_lab.py).
     "shop.lab",
-    "shop.stack",
 ]
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The login throttle first: it refuses a locked-out username or address before any password
+# is checked, for every authenticate() call with a request (the shop's login, the admin's).
+AUTHENTICATION_BACKENDS = [
+    "shop.accounts.lockout.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "catalog:product_list"
 LOGOUT_REDIRECT_URL = "catalog:product_list"
@@ -107,9 +130,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     # Outermost, so that every response, errors included, names the server.
-    "shop.lab.middleware.served_by",
+    "shop.core.middleware.served_by",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Around the session's load and save: one request at a time may change a session.
+    "shop.core.session_lock.session_lock",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,8 +142,58 @@ MIDDLEWARE = [
     # No session cookie, no session to read: an anonymous user (lets catalog pages be shared).
     "shop.accounts.middleware.anonymous_without_session",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A signed-in session must name a live Device record: how one session alone can be ended.
+    "shop.accounts.devices.device_check",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login the throttle refused into its 429 page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# LOGIN THROTTLING (django-axes, https://django-axes.readthedocs.io/)
+# ------------------------------------------------------------------------------
+# Failures are rows in the database every server and worker shares, whatever the session
+# profile: a counter in a per-process cache (locmem) would allow five tries per worker.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+# A lock ends this long after the last failure; `manage.py purge_login_attempts` deletes
+# the failures older than this, which no longer count.
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Two separate counts: five failures for one username, or from one address, lock it.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "shop.accounts.lockout.login_name"
+# nginx's view of the client, believed only from SHOP_TRUSTED_PROXIES (not django-ipware).
+AXES_CLIENT_IP_CALLABLE = "shop.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "shop.accounts.lockout.locked_out"
+# Attempts while locked out are refused without being recorded, so hammering a locked
+# username does not keep it locked.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success clears the username's failures only (lockout.forget_the_users_failures): axes'
+# reset would clear the address's count as well.
+AXES_RESET_ON_SUCCESS = False
+# No row per successful login (AccessLog): nothing would ever delete them.
+AXES_DISABLE_ACCESS_LOG = True
+# Masked in axes' log lines and in the form data it keeps with a failure.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+
+# SESSION LOCKS (shop/core/session_lock.py)
+# ------------------------------------------------------------------------------
+# Where the per-session locks live: "redis" or "database", a store every server shares that the
+# profile runs anyway. None where no server holds the session (signed_cookies) or only one process
+# does (locmem): there is nothing to lock.
+SHOP_SESSION_LOCK_STORE = None
+# SHOP_SESSION_LOCKS=0 switches them off: to measure what they cost, or if a store misbehaves.
+SHOP_SESSION_LOCKS = env.bool("SHOP_SESSION_LOCKS", default=True)
+# A lock outlives a normal write (tens of ms) many times over and a dead worker by at most this:
+# a third of gunicorn's 30 s timeout. A request still running when it expires only loses the
+# protection (today's last write wins), nothing else.
+SHOP_SESSION_LOCK_TTL = env.float("SHOP_SESSION_LOCK_TTL", default=10)
+# Longer than the TTL, so a lock a killed worker left behind delays the next write instead of
+# refusing it; shorter than gunicorn's timeout with room for the request itself. Then 409.
+SHOP_SESSION_LOCK_WAIT = env.float("SHOP_SESSION_LOCK_WAIT", default=15)
+
+# SHOP_DEVICE_CHECKS=0 skips the Device check per signed-in request (shop/accounts/devices.py), for
+# the benchmark to measure what it costs; ended sessions then stay signed in.
+SHOP_DEVICE_CHECKS = env.bool("SHOP_DEVICE_CHECKS", default=True)
 
 # STATIC
 # ------------------------------------------------------------------------------
@@ -126,6 +201,13 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # collectstatic gathers here; nginx serves it in the stack.
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names (css/shop.3b5c0e1f2a4d.css), looked up in the manifest collectstatic
+    # writes: a new content is a new name, so nginx lets browsers keep each file for a year.
+    # Without a manifest entry (a file collectstatic did not see) {% static %} raises.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
@@ -140,18 +222,23 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.cart.context_processors.cart",
-                "shop.lab.context_processors.served_by",
-            ],
+                "shop.core.context_processors.served_by",
+            ]
         },
-    },
+    }
 ]
 
 # SECURITY
 # ------------------------------------------------------------------------------
-# nginx is the only client of gunicorn and sets these headers; gunicorn trusts
-# X-Forwarded-* only from 127.0.0.1 (forwarded_allow_ips), so Django can too.
+# Django believes X-Forwarded-Host and -Proto, and the login throttle X-Forwarded-For, because
+# only nginx can send them: gunicorn listens on a loopback address that only nginx (and other
+# processes on this machine) can reach - with runstack --hosts, on a host address that only the
+# stack's bridge reaches - and nginx overwrites all three on every request.
+# gunicorn passes them on from any peer: its forwarded_allow_ips (gunicorn 27) only decides
+# whose X-Forwarded-Proto may set wsgi.url_scheme and whose header names with underscores
+# reach the environment.
 USE_X_FORWARDED_HOST = True
-# Whose X-Forwarded-For the login throttle believes: nginx, on this host.
+# Whose X-Forwarded-For the login throttle believes: nginx (runstack --hosts sets the bridge's address).
 SHOP_TRUSTED_PROXIES = env.list("SHOP_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
@@ -171,10 +258,13 @@ SECURE_CSP = {
 # an idle timeout. Saving on every request costs a session write per request for the
 # server-side engines (and a new Set-Cookie for signed cookies), so it is off by default.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
-SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_IDLE_TIMEOUT", default=False)
+SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_SAVE_EVERY_REQUEST", default=False)
 
 # Hardened mode (SHOP_SECURE=1): HTTPS only, behind nginx terminating TLS (runstack --tls).
 SHOP_SECURE = env.bool("SHOP_SECURE", default=False)
+if not SHOP_SECURE:
+    # runstack, bench: tools for a developer's machine, not part of a hardened server.
+    INSTALLED_APPS.append("shop.stack")
 if SHOP_SECURE:
     DEBUG = False
     SECRET_KEY = env("SECRET_KEY")  # required: the development default is refused here
@@ -195,12 +285,10 @@ if SHOP_SECURE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shop.lab.request_id.RequestIdFilter"}},
-    "formatters": {
-        "plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"},
-    },
+    "filters": {"request_id": {"()": "shop.core.request_id.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s rid=%(request_id)s: %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }

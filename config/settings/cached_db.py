@@ -6,5 +6,6 @@ Reads are as fast as ``cache``; a Redis flush only costs a database read.
 from .base import *  # noqa: F403
 
 SHOP_PROFILE = "cached_db"
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "shop.core.session_backends.cached_db"
 CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
+SHOP_SESSION_LOCK_STORE = "redis"

@@ -7,3 +7,4 @@ from .base import *  # noqa: F403
 
 SHOP_PROFILE = "db"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SHOP_SESSION_LOCK_STORE = "database"

@@ -4,11 +4,13 @@ Every server on one host reads the same folder, so it works here; servers on two
 would not see each other's sessions.
 """
 
-from pathlib import Path
-
 from .base import *  # noqa: F403
 
 SHOP_PROFILE = "file"
 SESSION_ENGINE = "django.contrib.sessions.backends.file"
-SESSION_FILE_PATH = env("SESSION_FILE_PATH", default=str(BASE_DIR / "run" / "sessions"))  # noqa: F405
-Path(SESSION_FILE_PATH).mkdir(parents=True, exist_ok=True)
+# The folder must exist; unset, Django uses the system's temporary folder. runstack sets
+# <run folder>/sessions and creates it.
+SESSION_FILE_PATH = env("SESSION_FILE_PATH", default=None)  # noqa: F405
+# Per-session locks in the database, as for db: one lock with an expiry for both engines rather
+# than a third kind (a file lock) for sessions that only one host can read anyway.
+SHOP_SESSION_LOCK_STORE = "database"

@@ -11,4 +11,6 @@ urlpatterns = [
     path("logout_everywhere/", views.logout_everywhere, name="logout_everywhere"),
     path("password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("orders/", views.order_history, name="orders"),
+    path("sessions/", views.session_list, name="sessions"),
+    path("sessions/<str:device_id>/end/", views.end_session, name="end_session"),
 ]

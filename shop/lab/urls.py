@@ -4,7 +4,6 @@ from . import views
 
 app_name = "lab"
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
     path("lab/", views.lab, name="lab"),
     path("lab/probe", views.probe, name="probe"),
     path("lab/report/", views.report, name="report"),

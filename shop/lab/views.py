@@ -1,6 +1,8 @@
 import os
+from functools import wraps
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.csp import CSP
@@ -10,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
 
-from .experiments.report import LATEST_HTML, RESULTS_DIR
+from .experiments.matrix import LATEST_HTML, RESULTS_DIR
 from .session_info import session_cookie_report
 
 # The sessionlab report is one self-contained file that also opens from disk, so its styles
@@ -25,12 +27,6 @@ REPORT_CSP = {
 }
 
 
-@require_safe
-def healthz(request):
-    """Liveness for the balancer and runstack: answers without touching the session."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
 @never_cache
 @require_safe
 def probe(request):
@@ -39,6 +35,7 @@ def probe(request):
     return JsonResponse(
         {
             "server": settings.SHOP_SERVER_NAME,
+            "host": settings.SHOP_HOST_NAME,
             "pid": os.getpid(),
             "engine": settings.SESSION_ENGINE,
             "profile": settings.SHOP_PROFILE,
@@ -49,8 +46,20 @@ def probe(request):
     )
 
 
+def staff_only_when_hardened(view):
+    """In hardened mode (SHOP_SECURE) the lab's pages are for staff: they describe the servers."""
+    staff_view = staff_member_required(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return (staff_view if settings.SHOP_SECURE else view)(request, *args, **kwargs)
+
+    return wrapper
+
+
 @never_cache
 @require_safe
+@staff_only_when_hardened
 def lab(request):
     """The live page: this request's server and session, and a burst of probes to compare."""
     return render(request, "lab/lab.html", {"cookie": session_cookie_report(request)})
@@ -58,6 +67,7 @@ def lab(request):
 
 @never_cache
 @require_safe
+@staff_only_when_hardened
 def report(request):
     """The latest ``manage.py sessionlab`` report, or a page that says how to make one."""
     try:

@@ -49,12 +49,7 @@ def _place_order(user, cart, shipping, checkout_token):
     ]
     if short:
         raise CheckoutError(f"Not enough stock for: {', '.join(short)}. Nothing was ordered.")
-    order = Order.objects.create(
-        user=user,
-        total=cart.total(),
-        checkout_token=checkout_token,
-        **shipping,
-    )
+    order = Order.objects.create(user=user, total=cart.total(), checkout_token=checkout_token, **shipping)
     OrderItem.objects.bulk_create(
         OrderItem(
             order=order,

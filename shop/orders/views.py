@@ -29,6 +29,9 @@ def checkout(request):
             messages.error(request, str(error))
             status = 409
         else:
+            # If saving the session fails after this (its store is down), the error page must
+            # still say that this order exists: shop.core.errors reads it from here.
+            request.placed_order = order
             messages.success(request, f"Thank you! Order {order.pk} is placed.")
             return redirect(order)
     else:

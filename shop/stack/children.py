@@ -78,15 +78,18 @@ def process_group(pgid):
     return sorted(pids)
 
 
-def wait_until(ready, timeout, what, child=None):
-    """Poll ``ready()`` until true; fail early if ``child`` exits while we wait."""
-    deadline = time.monotonic() + timeout
+def wait_until(ready, timeout, what, child=None, interval=0.1):
+    """Poll ``ready()`` until true and return the seconds it took; fail early if ``child`` exits
+    while we wait, and with ``what`` in the message after ``timeout`` seconds."""
+    started = time.monotonic()
+    deadline = started + timeout
     while not ready():
         if child is not None and child.exit_code is not None:
             raise StackError(f"{child.name} exited ({child.describe_exit()}) while {what}:\n{child.tail()}")
         if time.monotonic() > deadline:
             raise StackError(f"timed out after {timeout:.0f}s {what}")
-        time.sleep(0.1)
+        time.sleep(interval)
+    return time.monotonic() - started
 
 
 def command(argv, run_as=None, death_signal=signal.SIGTERM):
@@ -127,8 +130,12 @@ class Console:
 class Child:
     """One supervised process (and its process group)."""
 
-    def __init__(self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM):
+    def __init__(
+        self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM, host=None
+    ):
+        """``host``: a ``hosts.Host`` whose network namespace the process runs in (``--hosts``)."""
         self.name = name
+        self.host = host
         self.argv = argv
         self.console = console
         self.env = env
@@ -142,7 +149,9 @@ class Child:
     def start(self):
         self._recent.clear()
         self.popen = subprocess.Popen(
-            command(self.argv, self.run_as, self.stop_signal),
+            self.host.run(command(self.argv, self.run_as, self.stop_signal))
+            if self.host
+            else command(self.argv, self.run_as, self.stop_signal),
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,

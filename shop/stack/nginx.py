@@ -64,12 +64,11 @@ def self_signed_certificate(folder):
         return certificate, key
     folder.mkdir(parents=True, exist_ok=True)
     openssl = binary("openssl", "for --tls (Debian package openssl)")
-    result = subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(certificate), "-days", "825", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    request = (
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj /CN=localhost"
+    )
+    argv = [openssl, *request.split(), "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+    result = subprocess.run([*argv, "-keyout", key, "-out", certificate], capture_output=True, text=True)
     if result.returncode:
         raise StackError(f"openssl could not make a certificate ({result.returncode}):\n{result.stderr}")
     key.chmod(0o600)
@@ -78,13 +77,8 @@ def self_signed_certificate(folder):
 
 def nginx_child(run_dir, console):
     config = run_dir / "nginx.conf"
-    argv = [
-        binary("nginx", "as the load balancer"),
-        "-p", f"{run_dir}/",
-        "-c", str(config),
-        # Errors before the config is read would otherwise go to /var/log/nginx.
-        "-e", str(run_dir / "logs" / "error.log"),
-        "-g", "daemon off;",
-    ]  # fmt: skip
+    # -e: errors before the config is read would otherwise go to /var/log/nginx.
+    argv = [binary("nginx", "as the load balancer"), "-p", f"{run_dir}/", "-c", config]
+    argv += ["-e", run_dir / "logs" / "error.log", "-g", "daemon off;"]
     # SIGQUIT is nginx's graceful shutdown: requests in flight are finished first.
     return Child("nginx", argv, console, stop_signal=signal.SIGQUIT)

@@ -3,6 +3,7 @@
 import http.client
 import ssl
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -11,18 +12,19 @@ from .children import Child, wait_until
 GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.conf.py"
 
 
-def healthz(port, certificate=None):
-    """True when whoever listens on ``port`` answers ``GET /healthz`` with 200 ``ok``; over
-    HTTPS, trusting ``certificate``, when one is given."""
+def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b"ok"):
+    """True when whoever listens on ``address:port`` answers ``GET /healthz`` with 200 ``ok``;
+    over HTTPS, trusting ``certificate``, when one is given."""
     if certificate:
         context = ssl.create_default_context(cafile=certificate)
-        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=context)
+        connection = http.client.HTTPSConnection(address, port, timeout=2, context=context)
     else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection = http.client.HTTPConnection(address, port, timeout=2)
     try:
-        connection.request("GET", "/healthz")
+        # A host's own address is not in ALLOWED_HOSTS: ask by the name nginx passes on.
+        connection.request("GET", path, headers={"Host": "127.0.0.1"})
         response = connection.getresponse()
-        return response.status == 200 and response.read() == b"ok"
+        return response.status == 200 and response.read() == body
     except OSError:
         return False
     finally:
@@ -32,14 +34,23 @@ def healthz(port, certificate=None):
 class Server:
     """One gunicorn server: a name, a port it keeps across restarts, the process serving it."""
 
-    def __init__(self, name, port, workers, env, console):
-        self.name = name
-        self.port = port
-        argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
-                "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]  # fmt: skip
-        self.child = Child(name, argv, console, env={**env, "SHOP_SERVER_NAME": name}, cwd=settings.BASE_DIR)
+    def __init__(self, name, port, workers, env, console, host=None):
+        """``host``: the simulated host (``hosts.Host``) it runs on, with ``--hosts``."""
+        self.name, self.port, self.host = name, port, host
+        self.address = host.address if host else "127.0.0.1"
+        env = {**env, "SHOP_SERVER_NAME": name}
+        if host:
+            # What a host keeps on its own disk: file sessions (the file profile) and temp files.
+            env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
+            if env["DJANGO_SETTINGS_MODULE"].endswith(".file"):
+                env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
+                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG]
+        argv = [*gunicorn, "--bind", f"{self.address}:{port}", "--workers", str(workers)]
+        self.child = Child(name, argv, console, env=env, cwd=settings.BASE_DIR, host=host)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it
+        self.ready = True  # reaches its stores (/readyz); out of nginx's rotation while not
         self.serving = False  # answered /healthz since it last started
         self.failed_starts = 0  # exits in a row before it served
 
@@ -52,11 +63,17 @@ class Server:
     def worker_pids(self):
         return [pid for pid in self.child.pids() if pid != self.pid]
 
+    def answers(self):
+        return healthz(self.port, address=self.address)
+
+    def is_ready(self):
+        return healthz(self.port, address=self.address, path="/readyz", body=b"ready")
+
     def start(self):
         self.serving = False
         self.child.start()
 
     def wait_serving(self):
-        what = f"waiting for {self.name} to answer /healthz on port {self.port}"
-        wait_until(lambda: healthz(self.port), 60, f"{what} (is 127.0.0.1 in ALLOWED_HOSTS?)", self.child)
+        what = f"waiting for {self.name} to answer /healthz on {self.address}:{self.port}"
+        wait_until(self.answers, 60, f"{what} (is 127.0.0.1 in ALLOWED_HOSTS?)", self.child)
         self.serving = True

@@ -4,6 +4,7 @@ Both are usable on their own (``with RedisServer(folder) as redis: redis.url``),
 tests do, and by the stack.
 """
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -26,23 +27,6 @@ def binary(name, purpose):
     return path
 
 
-def require_binary(name):
-    """For tests: skip when a system program is missing, but fail when CI=true.
-
-    CI installs every program the tests run (scripts/system-deps), so there a missing one is
-    a broken setup that a skip would hide.
-    """
-    import pytest  # only tests call this; pytest is not a runtime dependency
-
-    path = find_binary(name)
-    if path is None:
-        message = f"{name} is not installed (scripts/system-deps installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; with CI=true a missing program fails the run", pytrace=False)
-        pytest.skip(message)
-    return path
-
-
 class Service:
     """A store in a child process; a context manager that starts and stops it."""
 
@@ -61,42 +45,95 @@ class Service:
 
 
 class RedisServer(Service):
-    """redis-server on 127.0.0.1, with its data in ``folder``.
+    """redis-server with its data in ``folder``, on 127.0.0.1 or on a simulated ``host``.
 
     Append-only persistence keeps the sessions of the ``cache`` profile across a full stop and
-    start of the stack, like the SECRET_KEY kept in the same run folder.
+    start of the stack, like the SECRET_KEY kept in the same run folder. ``replica_of``: the
+    (address, port) of the primary it replicates.
     """
 
-    def __init__(self, folder, port=None, console=None):
-        self.folder = Path(folder)
+    role = "redis-primary"
+
+    def __init__(self, folder, port=None, console=None, host=None, name="redis", replica_of=None):
+        self.folder, self.name, self.host = Path(folder), name, host
+        self.address = host.address if host else "127.0.0.1"
         self.port = port or free_ports(1)[0]
-        argv = [
-            binary("redis-server", "for the cache and cached_db profiles"),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.folder),
-            "--save", "",
-            "--appendonly", "yes",
-            "--daemonize", "no",
-            "--logfile", "",
-            "--loglevel", "warning",
-        ]  # fmt: skip
-        self.child = Child("redis", argv, console or Console(sys.stderr))
+        if replica_of:
+            self.role = "redis-replica"
+        argv = [binary("redis-server", "for the cache and cached_db profiles"), *self.options(replica_of)]
+        self.child = Child(name, argv, console or Console(sys.stderr), host=host)
+
+    def options(self, replica_of):
+        options = ["--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)]
+        options += ["--save", "", "--appendonly", "yes", "--daemonize", "no", "--logfile", ""]
+        options += ["--loglevel", "warning", "--protected-mode", "no"]  # only our hosts reach it
+        options += ["--repl-diskless-sync-delay", "0"]  # a replica (re)joining syncs at once
+        return options + (["--replicaof", *map(str, replica_of)] if replica_of else [])
 
     @property
     def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.address}:{self.port}/0"
+
+    def client(self):
+        return redis.Redis(host=self.address, port=self.port, socket_timeout=1)
 
     def _answers(self):
         try:
-            return redis.Redis(port=self.port, socket_timeout=1).ping()
-        except redis.ConnectionError:
+            with self.client() as client:
+                return client.ping()
+        except redis.RedisError:
             return False
 
     def start(self):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.child.start()
-        wait_until(self._answers, 10, "waiting for redis to answer PING", self.child)
+        wait_until(self._answers, 10, f"waiting for {self.name} to answer PING", self.child)
+
+    def replicas_online(self):
+        """How many replicas are in sync with this primary (INFO replication)."""
+        with self.client() as client:
+            info = client.info("replication")
+        return sum(
+            "state=online" in str(value) or value.get("state") == "online"
+            for key, value in info.items()
+            if key.startswith("slave")
+        )
+
+
+class RedisSentinel(RedisServer):
+    """A Redis Sentinel watching the primary of the sessions' Redis group, named ``SERVICE``."""
+
+    role = "sentinel"
+    SERVICE = "shop"
+
+    def __init__(self, folder, port=None, console=None, host=None, name="sentinel", primary=None):
+        self.primary = primary
+        super().__init__(folder, port, console, host, name)
+        self.child.argv = [self.child.argv[0], str(self.folder / "sentinel.conf"), "--sentinel"]
+
+    def start(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "sentinel.conf"
+        if not conf.exists():  # Sentinel rewrites it with what it learns: keep that across restarts
+            address, port = self.primary
+            conf.write_text(
+                f"bind {self.address}\nport {self.port}\ndir {self.folder}\nprotected-mode no\n"
+                f"sentinel monitor {self.SERVICE} {address} {port} 2\n"
+                # A primary silent for a second is down; a failover that stalls is retried after 3 s.
+                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                f"sentinel failover-timeout {self.SERVICE} 3000\n"
+            )
+        super().start()
+
+    @classmethod
+    def ask_primary(cls, address, port):
+        """(address, port) of the primary the Sentinel at ``address:port`` names now, or None."""
+        try:
+            with redis.Redis(host=address, port=port, socket_timeout=1, decode_responses=True) as client:
+                primary = client.sentinel_get_master_addr_by_name(cls.SERVICE)
+        except redis.RedisError:
+            return None
+        return (primary[0], int(primary[1])) if primary else None
 
 
 class PostgresCluster(Service):
@@ -109,7 +146,13 @@ class PostgresCluster(Service):
 
     DATABASE = "shop"
 
-    def __init__(self, port=None, console=None):
+    role = "postgres"
+    name = "postgres"
+
+    def __init__(self, port=None, console=None, host=None):
+        """``host``: the simulated host it runs on; it then accepts the hosts' network too."""
+        self.host = host
+        self.address = host.address if host else "127.0.0.1"
         self.console = console or Console(sys.stderr)
         self.initdb = binary("initdb", "for --db postgres (Debian package postgresql)")
         # The server of the same installation as initdb (PATH may hold links to one version).
@@ -120,7 +163,7 @@ class PostgresCluster(Service):
         self.root = None
 
     def url(self, database=DATABASE):
-        return f"postgres://shop:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"postgres://shop:{self.password}@{self.address}:{self.port}/{database}"
 
     def start(self):
         self.root = Path(tempfile.mkdtemp(prefix="shop-postgres-"))
@@ -130,16 +173,27 @@ class PostgresCluster(Service):
             shutil.chown(self.root, self.run_as, self.run_as)
             shutil.chown(password_file, self.run_as, self.run_as)
         data = self.root / "data"
-        initdb = [self.initdb, "-D", str(data), "-U", "shop", "--auth=scram-sha-256",
-                  f"--pwfile={password_file}", "-E", "UTF8", "--no-locale", "--no-sync"]  # fmt: skip
+        options = f"-U shop --auth=scram-sha-256 --pwfile={password_file} -E UTF8 --no-locale --no-sync"
+        initdb = [self.initdb, "-D", data, *options.split()]
         result = subprocess.run(command(initdb, self.run_as), cwd=self.root, capture_output=True, text=True)
         if result.returncode:
             raise StackError(f"initdb failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-        argv = [self.postgres, "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.root),
-                "-c", "log_checkpoints=off"]  # fmt: skip
+        if self.host:  # the servers connect from their own hosts' addresses, with the password
+            with open(data / "pg_hba.conf", "a") as hba:
+                network = ipaddress.ip_interface(f"{self.host.address}/24").network
+                hba.write(f"host all all {network} scram-sha-256\n")
+        argv = [self.postgres, "-D", data, "-h", self.address, "-p", str(self.port), "-k", self.root]
+        argv += ["-c", "log_checkpoints=off"]
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-        self.child = Child("postgres", argv, self.console, cwd=self.root, run_as=self.run_as,
-                           stop_signal=signal.SIGINT)  # fmt: skip
+        self.child = Child(
+            "postgres",
+            argv,
+            self.console,
+            cwd=self.root,
+            run_as=self.run_as,
+            stop_signal=signal.SIGINT,
+            host=self.host,
+        )
         self.child.start()
         wait_until(self._answers, 30, "waiting for PostgreSQL to accept connections", self.child)
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:

@@ -11,10 +11,12 @@ Children are stopped in order (nginx, servers, stores), and none outlives the st
 """
 
 import contextlib
+import json
 import os
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,38 +26,101 @@ from pathlib import Path
 from django.conf import settings
 
 from .children import Console, StackError, free_ports, port_is_free, wait_until
+from .hosts import Network, set_link, set_route
 from .nginx import BALANCES, nginx_child, render_config, self_signed_certificate
 from .servers import Server, healthz
-from .services import PostgresCluster, RedisServer
+from .services import PostgresCluster, RedisSentinel, RedisServer
 
-# The session profiles of DESIGN.md, each a module config.settings.<profile>.
-PROFILES = ("db", "locmem", "file", "cache", "cached_db", "signed_cookies")
+# The session profiles of DESIGN.md, each a module config.settings.<profile>, in its table's
+# order: from the stateful failure to the stateless cookie. The one list of them.
+PROFILES = ("locmem", "file", "db", "cache", "cached_db", "signed_cookies")
 REDIS_PROFILES = frozenset({"cache", "cached_db"})
 DATABASES = ("sqlite", "postgres")
+REDIS_MODES = ("single", "sentinel")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
+
+
+def required_programs(profiles, db="sqlite"):
+    """The system programs that stacks of these profiles run."""
+    redis = ["redis-server"] if REDIS_PROFILES & set(profiles) else []
+    return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
+
+
+STATUS_FILE = "status.json"
+
+
+def current_roles(parts):
+    """``parts`` with the Redis group's roles as its Sentinels see them now (after a failover the
+    promoted replica is the primary)."""
+    for sentinel in (p for p in parts if p["role"] == "sentinel"):
+        primary = RedisSentinel.ask_primary(sentinel["address"], sentinel["port"])
+        if primary:
+            for part in parts:
+                if part["role"] in ("redis-primary", "redis-replica"):
+                    is_primary = (part["address"], part["port"]) == primary
+                    part["role"] = "redis-primary" if is_primary else "redis-replica"
+            break
+    return parts
+
+
+def running_status(run_dir):
+    """The status of the stack running from ``run_dir``, or None when none runs there."""
+    try:
+        pid = int((Path(run_dir) / "stack.pid").read_text())
+        os.kill(pid, 0)
+        status = json.loads((Path(run_dir) / STATUS_FILE).read_text())
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    status["parts"] = current_roles(status["parts"])
+    return status
+
+
 # A server that dies this many times in a row before ever answering /healthz is broken (an
 # import error, say): restarting it forever would hide that. Killing a serving one is not.
 CRASH_LIMIT = 3
+READINESS_INTERVAL = 1.0  # seconds between /readyz checks of every server
+# A dead Redis group member is started again after this long: Sentinel has failed over by then
+# (down-after 1 s), so it comes back as a replica, not as a second primary.
+REDIS_RESTART_DELAY = 8.0
 
 
 class Stack:
-    def __init__(self, profile="db", servers=3, workers=2, port=8000, balance="round_robin", db="sqlite",
-                 run_dir=None, env=None, setup_commands=(), out=None, tls=False):  # fmt: skip
+    def __init__(
+        self,
+        profile="db",
+        servers=3,
+        workers=2,
+        port=8000,
+        balance="round_robin",
+        db="sqlite",
+        run_dir=None,
+        env=None,
+        setup_commands=(),
+        out=None,
+        tls=False,
+        hosts=False,
+        redis="single",
+    ):
         """``port=0`` picks a free port; ``env`` adds to os.environ for every child;
         ``setup_commands`` are manage.py command lines run after migrate (``"seed_catalog
         --if-empty"``); ``out`` receives the prefixed log (default: stdout). ``tls``: nginx
         serves HTTPS only, with a self-signed certificate (``certificate``), and the servers
-        run in hardened mode (SHOP_SECURE=1)."""
+        run in hardened mode (SHOP_SECURE=1). ``hosts``: every server and store on a simulated
+        host of its own (``hosts.Network``); ``redis="sentinel"``: the Redis profiles' Redis is a
+        primary, two replicas and three Sentinels, reached through Sentinel."""
         if profile not in PROFILES:
             raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
         if balance not in BALANCES:
             raise StackError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
         if db not in DATABASES:
             raise StackError(f"unknown db {db!r}; choose one of {', '.join(DATABASES)}")
+        if redis not in REDIS_MODES:
+            raise StackError(f"unknown redis {redis!r}; choose one of {', '.join(REDIS_MODES)}")
         if servers < 1 or workers < 1:
             raise StackError("a stack needs at least one server with at least one worker")
         self.profile, self.server_count, self.workers = profile, servers, workers
-        self.port, self.balance, self.db, self.tls = port, balance, db, tls
+        self.port, self.balance, self.db, self.tls, self.redis = port, balance, db, tls, redis
+        self.network = Network(run_dir or DEFAULT_RUN_DIR) if hosts else None
         self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
         self.console = Console(out or sys.stdout)
@@ -66,6 +131,7 @@ class Stack:
         self.failure = None  # why the stack stopped itself, if it did
         self.stopped = threading.Event()
         self._lock = threading.RLock()
+        self._nginx_lock = threading.Lock()
         self._stopping = False
         self._pid_file = None
         self._monitor = None
@@ -89,9 +155,14 @@ class Stack:
         self._claim_run_dir()
         if self.port and not port_is_free(self.port):
             raise StackError(f"port {self.port} is already in use on 127.0.0.1; choose another with --port")
-        nginx_port, redis_port, postgres_port, *server_ports = free_ports(3 + self.server_count)
+        nginx_port, *ports = free_ports(1 + self.server_count + 7)
         self.port = self.port or nginx_port
-        self.env = self._start_stores(self._django_env(), redis_port, postgres_port)
+        if self.network:
+            self.network.create()
+            ports = [8000] * self.server_count + [6379] * 3 + [26379] * 3 + [5432]
+        server_ports, store_ports = ports[: self.server_count], ports[self.server_count :]
+        hosts = [self._host(f"host{k}") for k in range(1, self.server_count + 1)]
+        self.env = self._start_stores(self._django_env(), store_ports)
         self.say(f"collecting static files into {self.env['STATIC_ROOT']}")
         self.manage("collectstatic", "--noinput")
         self.say(f"migrating the database ({self.db})")
@@ -101,8 +172,8 @@ class Stack:
             for line in self.manage(*command).splitlines():
                 self.console.line("manage", line)
         self.servers = [
-            Server(f"server{k}", port, self.workers, self.env, self.console)
-            for k, port in enumerate(server_ports, start=1)
+            Server(f"server{k}", port, self.workers, self.env, self.console, host)
+            for k, (port, host) in enumerate(zip(server_ports, hosts, strict=True), start=1)
         ]
         for server in self.servers:
             server.start()
@@ -113,10 +184,16 @@ class Stack:
         self._render_nginx()
         self.nginx = nginx_child(self.run_dir, self.console)
         self.nginx.start()
-        wait_until(lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx",
-                   self.nginx)  # fmt: skip
+        wait_until(
+            lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx", self.nginx
+        )
+        self.write_status()
         self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
         self._monitor.start()
+
+    def _host(self, name):
+        """A new simulated host with ``--hosts``; None (this machine) without."""
+        return self.network.add_host(name) if self.network else None
 
     def _render_nginx(self):
         tls = (self.certificate, self._tls_key) if self.tls else None
@@ -143,8 +220,11 @@ class Stack:
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
         if self.tls:
             env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
+        if self.network:  # nginx reaches the hosts from the bridge's address, not from 127.0.0.1
+            env["SHOP_BALANCER_ADDRESS"] = env["SHOP_TRUSTED_PROXIES"] = self.network.balancer_address
         if self.profile == "file":
             env.setdefault("SESSION_FILE_PATH", str(self.run_dir / "sessions"))
+            Path(env["SESSION_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
         return env
 
     def _secret_key(self):
@@ -158,29 +238,68 @@ class Stack:
             file.write(secrets.token_urlsafe(50))
         return path.read_text().strip()
 
-    def _start_stores(self, env, redis_port, postgres_port):
+    def _start_stores(self, env, ports):
+        """Redis for the Redis profiles (unless REDIS_URL names one), PostgreSQL with --db postgres;
+        each on a host of its own with --hosts. ``ports``: 3 for Redis, 3 for Sentinels, 1 for PostgreSQL."""
         if self.profile in REDIS_PROFILES and not env.get("REDIS_URL"):
-            redis = RedisServer(self.run_dir / "redis", redis_port, self.console)
-            self.stores.append(redis)
-            redis.start()
-            env["REDIS_URL"] = redis.url
-            self.say(f"redis-server started on port {redis_port}")
+            folder = self.run_dir / "redis"
+            if self.redis == "single":
+                primary = RedisServer(folder, ports[0], self.console, self._host("redis"))
+                self._start_store(primary)
+                env["REDIS_URL"] = primary.url
+            else:
+                primary = RedisServer(
+                    folder / "redis1", ports[0], self.console, self._host("redis1"), "redis1"
+                )
+                self._start_store(primary)
+                for k in (2, 3):
+                    name = f"redis{k}"
+                    replica_of = (primary.address, primary.port)
+                    self._start_store(
+                        RedisServer(
+                            folder / name, ports[k - 1], self.console, self._host(name), name, replica_of
+                        )
+                    )
+                sentinels = [
+                    RedisSentinel(
+                        folder / f"sentinel{k}",
+                        ports[2 + k],
+                        self.console,
+                        self._host(f"sentinel{k}"),
+                        f"sentinel{k}",
+                        (primary.address, primary.port),
+                    )
+                    for k in (1, 2, 3)
+                ]
+                wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
+                for sentinel in sentinels:
+                    self._start_store(sentinel)
+                env["REDIS_URL"] = f"redis://{RedisSentinel.SERVICE}/0"
+                env["REDIS_SENTINELS"] = ",".join(f"{s.address}:{s.port}" for s in sentinels)
+                # An acknowledged session write is on a replica too, so a failover cannot lose it.
+                env.setdefault("SESSION_REDIS_REPLICAS_ACK", "1")
         if self.db == "postgres":
             if env.get("DATABASE_URL"):
                 self.say("--db postgres: the servers use the throwaway cluster, not DATABASE_URL")
-            postgres = PostgresCluster(postgres_port, self.console)
-            self.stores.append(postgres)
-            postgres.start()
+            postgres = PostgresCluster(ports[6], self.console, self._host("postgres"))
+            self._start_store(postgres)
             env["DATABASE_URL"] = postgres.url()
-            self.say(f"PostgreSQL cluster started on port {postgres_port} in {postgres.root}")
         return env
+
+    def _start_store(self, store):
+        self.stores.append(store)
+        store.start()
+        self.say(f"{store.name} ({store.role}) started on {store.address}:{store.port}")
 
     def manage(self, *args):
         """Run a manage.py command with the servers' settings and database; returns its stdout."""
         result = subprocess.run(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
-            env=self.env, cwd=settings.BASE_DIR, capture_output=True, text=True,
-        )  # fmt: skip
+            env=self.env,
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode:
             raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
@@ -195,8 +314,40 @@ class Stack:
 
     def describe(self):
         servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)
-        return (f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
-                f"workers ({servers}), {self.balance}, db {self.db}")  # fmt: skip
+        return (
+            f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
+            f"workers ({servers}), {self.balance}, db {self.db}"
+        )
+
+    def status(self):
+        """What runs where, as ``runstack --status`` prints it (DESIGN.md)."""
+        machine = socket.gethostname()
+        parts = [
+            {
+                "name": "nginx",
+                "role": "balancer",
+                "pid": self.nginx.pid,
+                "host": machine,
+                "address": "127.0.0.1",
+                "port": self.port,
+            }
+        ]
+        for part, role in [*((s, "server") for s in self.servers), *((s, s.role) for s in self.stores)]:
+            host = part.host.name if part.host else machine
+            parts.append(
+                {
+                    "name": part.name,
+                    "role": role,
+                    "pid": part.child.pid,
+                    "host": host,
+                    "address": part.address,
+                    "port": part.port,
+                }
+            )
+        return {"profile": self.profile, "url": self.url, "parts": current_roles(parts)}
+
+    def write_status(self):
+        (self.run_dir / STATUS_FILE).write_text(json.dumps(self.status(), indent=2) + "\n")
 
     def server(self, which):
         """A server by name (``"server2"``) or by number (``2``)."""
@@ -210,6 +361,22 @@ class Stack:
         """Every live process of the stack, by child name (for checks that none is left)."""
         children = [self.nginx, *(s.child for s in self.servers), *(store.child for store in self.stores)]
         return {child.name: child.pids() for child in children if child and child.popen}
+
+    def host(self, name):
+        """The simulated host of a server or store (by its name), or a host by its own name."""
+        parts = {part.name: part.host for part in [*self.servers, *self.stores] if part.host}
+        host = parts.get(name) or (self.network.hosts.get(name) if self.network else None)
+        if host is None:
+            raise StackError(f"no host for {name!r}: is this a stack with hosts?")
+        return host
+
+    def partition(self, name, healed=False):
+        """Cut the host of ``name`` off the network (``healed=True``: put it back)."""
+        set_link(self.host(name), up=healed)
+
+    def cut_route(self, name, address, healed=False):
+        """Cut the host of ``name`` off ``address`` only (a store, say), or restore the route."""
+        set_route(self.host(name), address, up=healed)
 
     def kill(self, server, sig=signal.SIGKILL):
         """Send ``sig`` to every process of one server, as a crash would; the monitor restarts it."""
@@ -235,6 +402,7 @@ class Stack:
                 target.start()
                 target.wait_serving()
                 self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
+                self.write_status()
             finally:
                 target.restarting = False
                 if not self._stopping:
@@ -250,12 +418,17 @@ class Stack:
         reloads gracefully: its old workers finish the requests they sent before they exit.
         """
         server.draining = not serving
-        old_workers = set(self.nginx.pids()) - {self.nginx.pid}
-        self._render_nginx()
-        self.nginx.signal(signal.SIGHUP)
-        wait_until(lambda: not old_workers & set(self.nginx.pids()), 45,
-                   f"waiting for nginx to take {server.name} {'into' if serving else 'out of'} rotation",
-                   self.nginx)  # fmt: skip
+        self._reload_nginx(f"to take {server.name} {'into' if serving else 'out of'} rotation")
+
+    def _reload_nginx(self, why):
+        """Render nginx.conf for the servers' current states; wait until no old nginx worker is left."""
+        with self._nginx_lock:
+            old_workers = set(self.nginx.pids()) - {self.nginx.pid}
+            self._render_nginx()
+            self.nginx.signal(signal.SIGHUP)
+            wait_until(
+                lambda: not old_workers & set(self.nginx.pids()), 45, f"waiting for nginx {why}", self.nginx
+            )
 
     @contextlib.contextmanager
     def store_outage(self, store):
@@ -274,9 +447,14 @@ class Stack:
                 store.start()
 
     def _watch(self):
-        """Restart servers that die; stop everything if nginx or a store dies."""
+        """Restart servers that die; stop everything if nginx or a store dies (a member of a Redis
+        group comes back instead); keep servers that cannot reach their stores out of rotation."""
+        last_readiness = 0
         while not self._stopping:
             time.sleep(0.2)
+            if time.monotonic() - last_readiness > READINESS_INTERVAL:
+                last_readiness = time.monotonic()
+                self._check_readiness()
             try:
                 with self._lock:
                     failure = None if self._stopping else self._check_children()
@@ -288,27 +466,60 @@ class Stack:
                 self.stop()
             for server in self.servers:
                 back = not (server.serving or server.restarting or self._stopping)
-                if back and healthz(server.port):
+                if back and server.answers():
                     server.serving = True
                     self.say(f"{server.name} is serving again (pid {server.pid})")
         # Servers this thread restarted die with it (parent-death signal): outlive them.
         self.stopped.wait()
 
     def _check_children(self):
-        for child in [self.nginx, *(store.child for store in self.stores)]:
-            if child.exit_code is not None:
-                return f"{child.name} exited unexpectedly ({child.describe_exit()})"
+        if self.nginx.exit_code is not None:
+            return f"nginx exited unexpectedly ({self.nginx.describe_exit()})"
+        for store in self.stores:
+            if store.child.exit_code is None:
+                store.died = None
+                continue
+            if self.redis == "single" or not isinstance(store, RedisServer):
+                return f"{store.name} exited unexpectedly ({store.child.describe_exit()})"
+            # A Redis group survives a member: Sentinel fails over, and the member, started again
+            # once that is done, is made a replica of the new primary by Sentinel.
+            store.died = getattr(store, "died", None) or time.monotonic()
+            if time.monotonic() - store.died > REDIS_RESTART_DELAY:
+                self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again")
+                store.child.stop()
+                store.child.start()
+                self.write_status()
         for server in self.servers:
             if server.restarting or server.child.exit_code is None:
                 continue
             server.failed_starts = 0 if server.serving else server.failed_starts + 1
             if server.failed_starts >= CRASH_LIMIT:
                 return f"{server.name} died {CRASH_LIMIT} times before serving:\n{server.child.tail()}"
-            self.say(f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
-                     f"nginx serves from the others while it starts again on port {server.port}")  # fmt: skip
+            self.say(
+                f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
+                f"nginx serves from the others while it starts again on port {server.port}"
+            )
             server.child.stop()
             server.start()
+            self.write_status()
         return None
+
+    def _check_readiness(self):
+        """Servers alive but unable to reach their stores leave nginx's rotation while others can
+        serve; when none can (the store every server shares is down), all stay and say 503."""
+        candidates = [s for s in self.servers if s.serving and not s.restarting and not s.draining]
+        ready = {server.name for server in candidates if server.is_ready()}
+        if not ready:
+            ready = {server.name for server in candidates}
+        changed = [server for server in candidates if (server.name in ready) != server.ready]
+        for server in changed:
+            server.ready = server.name in ready
+            self.say(
+                f"{server.name} {'reaches its stores again' if server.ready else 'cannot reach its stores'}: "
+                f"{'back in' if server.ready else 'out of'} nginx's rotation"
+            )
+        if changed and not self._stopping:
+            self._reload_nginx("to follow the servers' readiness")
 
     def wait(self, timeout=None):
         """Block until the stack stops (see ``failure`` for why, if it stopped itself)."""
@@ -334,6 +545,9 @@ class Stack:
             server.child.stop()
         for store in reversed(self.stores):
             store.stop()
+        if self.network:
+            self.network.remove()
+        (self.run_dir / STATUS_FILE).unlink(missing_ok=True)
         if self._pid_file:
             self._pid_file.unlink(missing_ok=True)
         self.stopped.set()

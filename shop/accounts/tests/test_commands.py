@@ -62,3 +62,14 @@ def test_demo_users_is_idempotent_and_resets_the_passwords(django_user_model):
     assert django_user_model.objects.count() == 2
     _, response = admin_login("admin")
     assert response.status_code == 302
+
+
+def test_createsuperuser_makes_a_working_admin_login(monkeypatch):
+    password = "a-long-password-for-tests-7"
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", password)
+    call_command(
+        "createsuperuser", "--noinput", username="root", email="root@example.com", stdout=io.StringIO()
+    )
+    response = Client().post("/admin/login/?next=/admin/", {"username": "root", "password": password})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

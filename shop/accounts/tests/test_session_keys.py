@@ -12,8 +12,8 @@ from django.test import Client
 
 ENGINES = {
     "db": "django.contrib.sessions.backends.db",
-    "cache": "shop.lab.session_backends.cache",  # over the default LocMemCache here
-    "cached_db": "django.contrib.sessions.backends.cached_db",
+    "cache": "shop.core.session_backends.cache",  # over the default LocMemCache here
+    "cached_db": "shop.core.session_backends.cached_db",
     "file": "django.contrib.sessions.backends.file",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }

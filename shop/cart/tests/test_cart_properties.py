@@ -15,10 +15,7 @@ COOKIE_LIMIT = 4096
 operations = st.lists(
     st.one_of(
         st.tuples(
-            st.just("add"),
-            st.integers(0, PRODUCTS - 1),
-            st.integers(-5, MAX_QUANTITY * 3),
-            st.booleans(),
+            st.just("add"), st.integers(0, PRODUCTS - 1), st.integers(-5, MAX_QUANTITY * 3), st.booleans()
         ),
         st.tuples(st.just("remove"), st.integers(0, PRODUCTS - 1)),
         st.tuples(st.just("clear")),

@@ -22,9 +22,27 @@ def substring_match(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["oak", "OAK", "kettle", "walnut ser", "in copper,", "garden range", "Chef's", "zzz", "ok", "a",
-     '"oak"', "oak OR mug", "oak*", "-oak", "NEAR(oak mug)", "^oak", "100%", "under_score"],
-)  # fmt: skip
+    [
+        "oak",
+        "OAK",
+        "kettle",
+        "walnut ser",
+        "in copper,",
+        "garden range",
+        "Chef's",
+        "zzz",
+        "ok",
+        "a",
+        '"oak"',
+        "oak OR mug",
+        "oak*",
+        "-oak",
+        "NEAR(oak mug)",
+        "^oak",
+        "100%",
+        "under_score",
+    ],
+)
 def test_search_finds_what_a_substring_match_finds(text):
     call_command("seed_catalog", products=400, stdout=StringIO())
     assert names(search(Product.objects.all(), text)) == names(substring_match(text))

@@ -157,7 +157,8 @@ def test_list_query_count_for_a_signed_in_shopper(
 ):
     for i in range(count):
         make_product(name=f"Mug {i:02}")
-    # the session and the user on top of the anonymous page's three
-    with django_assert_max_num_queries(5):
+    # the session, the user and its device record (shop/accounts/devices.py) on top of the
+    # anonymous page's three
+    with django_assert_max_num_queries(6):
         response = shopper_client.get("/")
     assert cards(response) == count

@@ -1,6 +1,6 @@
 """What one experiment measured: a few "good out of total" counts, the details, and why.
 
-Every count here was tallied from responses to requests the experiment really made.
+Every count here was tallied from answers to requests the experiment really made.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -8,10 +8,6 @@ from dataclasses import asdict, dataclass, field
 
 class NotApplicable(Exception):
     """The scenario does not apply to this profile or stack; the message says why."""
-
-
-class LabError(RuntimeError):
-    """The experiment could not be carried out (not a finding about sessions)."""
 
 
 @dataclass
@@ -28,10 +24,6 @@ class Part:
             return "?"
         return "✓" if self.good == self.total else "✗" if self.good == 0 else "◐"
 
-    @property
-    def text(self):
-        return f"{self.mark}{self.good}/{self.total}"
-
 
 @dataclass
 class Outcome:
@@ -45,11 +37,11 @@ class Outcome:
 
 @dataclass
 class Cell:
-    """One profile under one scenario: measured, not applicable, or failed to run."""
+    """One profile under one scenario: "measured", "n/a" (``note`` says why) or "error"."""
 
     profile: str
     scenario: int
-    status: str  # "measured", "n/a" or "error"
+    status: str
     parts: list[Part] = field(default_factory=list)
     line: str = ""
     note: str = ""
@@ -62,7 +54,7 @@ class Cell:
         """The matrix cell: one mark and count per part, "n/a", or "error"."""
         if self.status != "measured":
             return self.status
-        return " ".join(part.text for part in self.parts)
+        return " ".join(f"{part.mark}{part.good}/{part.total}" for part in self.parts)
 
     @property
     def verdict(self):
@@ -73,6 +65,4 @@ class Cell:
         return "kept" if marks == {"✓"} else "lost" if marks == {"✗"} else "partial"
 
     def as_json(self):
-        data = asdict(self)
-        data.update(summary=self.summary, verdict=self.verdict)
-        return data
+        return asdict(self) | {"summary": self.summary, "verdict": self.verdict}

@@ -1,4 +1,5 @@
-"""The seven scenarios of the session lab, in the order they run on a profile's stack."""
+"""The session lab's scenarios, in the order they run for a profile: 1-7 on one machine, 8-11 on
+simulated hosts (network namespaces; they need root)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -6,10 +7,10 @@ from dataclasses import dataclass, field
 from shop.stack.stack import PROFILES, REDIS_PROFILES
 
 from .continuity import kill_one, restart_all, round_robin
+from .hosts import host_cut_off, hosts, redis_failover, store_cut_off
 from .races import concurrent_writes
-from .redis_restart import redis_restart
-from .secret_keys import secret_keys
 from .sticky import sticky
+from .stores import redis_restart, secret_keys
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class Scenario:
     key: str
     title: str
     question: str
-    run: Callable = field(repr=False)
+    run: Callable = field(repr=False)  # run(Context) -> Outcome
     # Profiles it does not apply to, and why.
     skip: dict = field(default_factory=dict)
 
@@ -83,8 +84,40 @@ SCENARIOS = (
         7,
         "race",
         "concurrent cart",
-        "Two cart writes of one session at once: are updates lost?",
+        "Twenty cart writes of one session at once: are updates lost?",
         concurrent_writes,
+    ),
+    Scenario(
+        8,
+        "hosts",
+        "hosts",
+        "Servers on separate hosts, round robin: which engines still share the session?",
+        hosts,
+    ),
+    Scenario(
+        9,
+        "host_cut",
+        "host cut off",
+        "One server's host cut off the network mid-visit: are GETs answered and sessions kept?",
+        host_cut_off,
+    ),
+    Scenario(
+        10,
+        "store_cut",
+        "store cut off",
+        "Redis unreachable from one server only: what do shoppers see, and what does the stack do?",
+        store_cut_off,
+        _only(
+            REDIS_PROFILES, "no store across the network holds this profile's sessions (db: SQLite is a file)"
+        ),
+    ),
+    Scenario(
+        11,
+        "failover",
+        "Redis failover",
+        "The Redis primary SIGKILLed while shoppers shop (Sentinel): what is unavailable, what is lost?",
+        redis_failover,
+        _only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
     ),
 )
 BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from shop.stack.services import require_binary
+from conftest import require_binary
 
 # Playwright's own browser download is not used: Debian's Chromium is what CI installs.
 CHROMIUM_ARGS = [

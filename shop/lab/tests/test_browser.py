@@ -279,8 +279,18 @@ def test_lab_continuity_burst(profile_stack, open_tab):
     ok, lost = (tab.page.locator(f"#burst-strip li.cell.{state}").count() for state in ("ok", "lost"))
     tally = tab.page.locator("#burst-tally").inner_text()
     servers = sorted(set(cells.all_inner_texts()))
-    tab.save("burst", {"profile": profile_stack.profile, "page_loads": loads, "ok": ok, "lost": lost,
-                       "tally": tally, "servers": servers, "console_errors": tab.console_errors})  # fmt: skip
+    tab.save(
+        "burst",
+        {
+            "profile": profile_stack.profile,
+            "page_loads": loads,
+            "ok": ok,
+            "lost": lost,
+            "tally": tally,
+            "servers": servers,
+            "console_errors": tab.console_errors,
+        },
+    )
 
     assert servers == [f"server{k}" for k in range(1, SERVERS + 1)], tally
     assert tab.console_errors == []

@@ -1,9 +1,9 @@
-"""manage.py sessionlab: the experiment matrix proves the story both ways, and reports it faithfully.
+"""manage.py sessionlab: the experiment matrix reports what its scenarios measured, faithfully.
 
-The ``stack`` tests run the real command on real stacks (about a minute together): locmem
-loses the session to round robin while db keeps it, and signed cookies survive a restart of
-every server. Each checks that the printed table, the JSON and the HTML say the same, and
-that the counts can be recounted from the raw probe answers the JSON keeps.
+The ``stack`` test runs the real command on real stacks: locmem loses the session to round robin
+while db keeps it; the printed table, the JSON and the HTML say the same, and the counts can be
+recounted from the raw probe answers the JSON keeps. Every scenario's own claims are checked in
+test_scenarios.py.
 """
 
 import io
@@ -13,9 +13,9 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
+from conftest import require_binary
 from shop.lab import views
-from shop.lab.experiments.scenarios import select
-from shop.stack.services import require_binary
+from shop.lab.experiments.scenarios import SCENARIOS, select
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def assert_reported_alike(printed, report, html):
         assert f" {c['summary']} " in row, (row, c["summary"])
         assert f"<code>{c['summary']}</code>" in html
         for part in c["parts"]:
-            assert f">{part['good']}/{part['total']}</text>" in html  # the SVG chart's label
+            assert f">{part['good']}/{part['total']}</span>" in html  # the matrix's coloured count
     assert report["complete"]
     assert report["command"] in printed and report["command"] in html
 
@@ -80,28 +80,14 @@ def test_round_robin_loses_locmem_sessions_and_keeps_db_sessions(sessionlab):
     assert db["parts"][0]["good"] == 24
     assert db["details"]["checkout"] == "order placed"
     assert_reported_alike(printed, report, html)
-    assert "<svg" in html and "<script" not in html and 'src="http' not in html
-
-
-@pytest.mark.stack
-def test_signed_cookie_sessions_survive_a_restart_of_every_server(sessionlab):
-    printed, report, html = sessionlab(
-        "--profiles", "signed_cookies", "--scenarios", "restart", "--probes", "12"
-    )
-    c = cell(report, "signed_cookies", 2)
-    assert c["status"] == "measured", c["line"]
-    assert c["details"]["before"]["kept"] == c["details"]["before"]["total"] > 0
-    assert c["parts"][0]["good"] == c["parts"][0]["total"] == len(c["details"]["probes_after"]) == 6
-    assert set(c["details"]["old_pids"]) == {"server1", "server2", "server3"}
-    assert c["verdict"] == "kept"
-    assert_reported_alike(printed, report, html)
+    assert "<script" not in html and 'src="http' not in html
 
 
 def test_scenarios_are_chosen_by_number_or_name():
     assert [s.number for s in select("kill,1")] == [1, 3]
-    assert len(select("all")) == 7
+    assert [s.number for s in select("all")] == list(range(1, len(SCENARIOS) + 1))
     with pytest.raises(ValueError, match="unknown scenario"):
-        select("8")
+        select(str(len(SCENARIOS) + 1))
 
 
 def test_unknown_profiles_are_refused_before_anything_starts():

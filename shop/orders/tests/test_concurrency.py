@@ -1,6 +1,6 @@
 """Checkouts racing through nginx and several gunicorn servers, on SQLite and on PostgreSQL.
 
-Every shopper is a different user, logged in beforehand (see ``stack_tools.logged_in``); the
+Every shopper is a different user, logged in beforehand (see ``helpers.logged_in``); the
 threads are released together by a barrier, so the servers really take the stock at once.
 """
 
@@ -12,18 +12,15 @@ import threading
 
 import pytest
 
-from shop.lab.tests.stack_tools import (
-    ADDRESS,
-    CHECKOUT_TOKEN,
-    CSRF_TOKEN,
+from shop.core.tests.stack_helpers import (
     in_threads,
     logged_in,
     new_product,
     nginx_outcomes,
-    served_by,
     sql,
     stock,
 )
+from shop.stack.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, served_by
 
 pytestmark = pytest.mark.stack
 
@@ -31,11 +28,8 @@ SHOPPERS = 50
 STOCK = 10
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def stack(request, start_stack):
-    stack = start_stack("db", db=request.param, servers=3, workers=2)
-    yield stack
-    stack.stop()
+STACK = {"profile": "db", "servers": 3, "workers": 2}
+DATABASES = [{"db": "sqlite"}, {"db": "postgres"}]
 
 
 def race(shoppers, posts_each=1):
@@ -48,12 +42,12 @@ def race(shoppers, posts_each=1):
         forms[index] = {
             **ADDRESS,
             "checkout_token": CHECKOUT_TOKEN.search(page.text)[1],
-            "csrfmiddlewaretoken": CSRF_TOKEN.search(page.text)[1],
+            "csrfmiddlewaretoken": CSRF_FIELD.search(page.text)[1],
         }
 
     def post(index):
         barrier.wait(timeout=60)
-        results.append((index, shoppers[index].request("/checkout/", forms[index])))
+        results.append((index, shoppers[index].post("/checkout/", data=forms[index])))
 
     in_threads([functools.partial(open_form, index) for index in range(len(shoppers))])
     barrier = threading.Barrier(len(shoppers) * posts_each)
@@ -65,6 +59,7 @@ def order_lines(stack, product_id):
     return sql(stack, "SELECT order_id, quantity FROM orders_orderitem WHERE product_id = %s", product_id)
 
 
+@pytest.mark.parametrize("stack", DATABASES, indirect=True)
 def test_fifty_shoppers_race_for_ten_units(stack):
     tag = secrets.token_hex(3)
     product_id = new_product(stack, f"last-ten-{tag}", STOCK)
@@ -72,16 +67,18 @@ def test_fifty_shoppers_race_for_ten_units(stack):
 
     results = race(shoppers)
 
-    statuses = collections.Counter(response.status for _, response in results)
+    statuses = collections.Counter(response.status_code for _, response in results)
     assert statuses == {302: STOCK, 409: SHOPPERS - STOCK}, statuses
     placed = {
-        int(re.fullmatch(r"/orders/(\d+)/", r.header("Location"))[1]) for _, r in results if r.status == 302
+        int(re.fullmatch(r"/orders/(\d+)/", r.headers.get("Location"))[1])
+        for _, r in results
+        if r.status_code == 302
     }
-    refused = [(index, response) for index, response in results if response.status == 409]
+    refused = [(index, response) for index, response in results if response.status_code == 409]
     for _, response in refused:
         assert "Not enough stock for: Last Ten" in response.text and "Nothing was ordered" in response.text
     # nginx's own view: no server answered 5xx to any of them, and nothing was retried.
-    outcomes = nginx_outcomes(stack, [response.header("X-Request-ID") for _, response in results])
+    outcomes = nginx_outcomes(stack, [response.headers.get("X-Request-ID") for _, response in results])
     assert len(outcomes) == SHOPPERS
     assert all(len(upstreams) == 1 and upstreams[0] < "500" for _, upstreams in outcomes.values()), outcomes
     assert len({served_by(response) for _, response in results}) == 3
@@ -94,6 +91,7 @@ def test_fifty_shoppers_race_for_ten_units(stack):
     assert {shoppers[index].probe()["cart_items"] for index, _ in refused} == {1}
 
 
+@pytest.mark.parametrize("stack", DATABASES, indirect=True)
 def test_a_double_submitted_checkout_makes_one_order(stack):
     """Five shoppers each post their checkout form twice at the same instant (a double click)."""
     tag = secrets.token_hex(3)
@@ -102,10 +100,10 @@ def test_a_double_submitted_checkout_makes_one_order(stack):
 
     results = race(shoppers, posts_each=2)
 
-    assert [response.status for _, response in results] == [302] * 10, [r.text[:300] for _, r in results]
+    assert [response.status_code for _, response in results] == [302] * 10, [r.text[:300] for _, r in results]
     locations = collections.defaultdict(set)
     for index, response in results:
-        locations[index].add(response.header("Location"))
+        locations[index].add(response.headers.get("Location"))
     assert all(len(pair) == 1 for pair in locations.values()), locations  # both clicks: the same order
     lines = order_lines(stack, product_id)
     assert len(lines) == 5

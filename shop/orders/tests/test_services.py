@@ -170,7 +170,6 @@ def test_buying_the_last_unit_leaves_zero(user, cart, product):
     assert stock(product) == 0
 
 
-
 def test_another_users_checkout_token_is_refused_not_a_500(user, cart, product, django_user_model):
     token = uuid.uuid4()
     other_cart = Cart(import_module(settings.SESSION_ENGINE).SessionStore())

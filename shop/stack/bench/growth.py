@@ -5,62 +5,67 @@ import os
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 
 from django.conf import settings
 
 from ..children import Console, StackError
+from ..client import Shopper
 from ..services import PostgresCluster
-from ..stack import Stack
-from .shopper import Shopper
 
 CART_CAP = 50  # shop.cart.cart.MAX_LINES, asserted by the shop's own tests
 REPORTED_LINES = (0, 1, 2, 5, 10, 20, 30, 40, 50)
 
 
-def cookie_bytes_per_line(stack: Stack, products):
+def cookie_bytes_per_line(stack, for_sale):
     """A logged-in shopper adds distinct products up to the cart's cap; the session cookie is
     measured after each line (the value, and the whole Set-Cookie header a browser stores)."""
-    if len(products) < CART_CAP + 1:
+    if len(for_sale) < CART_CAP + 1:
         raise StackError(
-            f"the cookie measurement needs {CART_CAP + 1} products for sale, found {len(products)}"
+            f"the cookie measurement needs {CART_CAP + 1} products for sale, found {len(for_sale)}"
         )
-    shopper = Shopper(stack.port).sign_up(f"/p/{products[0][1]}/", prefix="cookie")
-    rows = [_cookie_row(shopper, 0)]
-    for lines, (product_id, _) in enumerate(products[:CART_CAP], start=1):
-        shopper.add_to_cart(product_id)
-        if lines in REPORTED_LINES:
-            rows.append(_cookie_row(shopper, lines))
-    over_cap = shopper.request("POST", f"/cart/add/{products[CART_CAP][0]}/",
-                               {"quantity": 1, "csrfmiddlewaretoken": shopper.token})  # fmt: skip
-    return {"rows": rows, "line_51_status": over_cap[0], "cart_items_after": shopper.probe()["cart_items"]}
+    shopper = Shopper(stack.url, "cookie")
+    session_headers = [""]  # every Set-Cookie of the session: the client's jar keeps only the value
+    prefix = f"{settings.SESSION_COOKIE_NAME}="
 
+    def keep_session_header(response):
+        session_headers.extend(h for h in response.headers.get_list("Set-Cookie") if h.startswith(prefix))
 
-def _cookie_row(shopper, lines):
-    header = shopper.set_cookies.get(settings.SESSION_COOKIE_NAME, "")
-    return {"lines": lines, "value_bytes": len(shopper.session_cookie), "set_cookie_bytes": len(header)}
+    def row(lines):
+        value = shopper.browser.cookie(settings.SESSION_COOKIE_NAME) or ""
+        return {"lines": lines, "value_bytes": len(value), "set_cookie_bytes": len(session_headers[-1])}
+
+    shopper.browser.event_hooks["response"].append(keep_session_header)
+    with shopper.browser:
+        shopper.sign_up()
+        rows = [row(0)]
+        for lines, product in enumerate(for_sale[:CART_CAP], start=1):
+            shopper.add(product)
+            if lines in REPORTED_LINES:
+                rows.append(row(lines))
+        shopper.add(for_sale[CART_CAP], required=False)  # over the cap
+        return {
+            "rows": rows,
+            "line_51_status": shopper.steps[-1]["status"],
+            "cart_items_after": shopper.probe().cart_items,
+        }
 
 
 def session_rows(databases, expired, say):
     """Run session_rows.py in a child process per database; returns {db: result}."""
     results = {}
     for db in databases:
-        with tempfile.TemporaryDirectory(prefix="shop-bench-rows-") as folder:
+        with tempfile.TemporaryDirectory(prefix="shop-bench-rows-") as folder, ExitStack() as on_exit:
             if db == "postgres":
-                with (
-                    open(f"{folder}/postgres.log", "w") as log,
-                    PostgresCluster(console=Console(log)) as cluster,
-                ):
-                    results[db] = _child(cluster.url(), expired, say)
+                log = on_exit.enter_context(open(f"{folder}/postgres.log", "w"))
+                database_url = on_exit.enter_context(PostgresCluster(console=Console(log))).url()
             else:
-                results[db] = _child(f"sqlite:///{folder}/rows.sqlite3", expired, say)
+                database_url = f"sqlite:///{folder}/rows.sqlite3"
+            say(f"  db sessions: {expired:,} expired rows in {database_url.split(':')[0]} ...")
+            env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.db"}
+            argv = [sys.executable, "-m", "shop.stack.bench.session_rows", str(expired)]
+            result = subprocess.run(argv, env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
+            if result.returncode:
+                raise StackError(f"session_rows failed:\n{result.stdout}{result.stderr}")
+            results[db] = json.loads(result.stdout.strip().splitlines()[-1])
     return results
-
-
-def _child(database_url, expired, say):
-    say(f"  db sessions: {expired:,} expired rows in {database_url.split(':')[0]} ...")
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings.db"}
-    result = subprocess.run([sys.executable, "-m", "shop.stack.bench.session_rows", str(expired)],
-                            env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)  # fmt: skip
-    if result.returncode:
-        raise StackError(f"session_rows failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])

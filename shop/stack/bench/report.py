@@ -2,6 +2,8 @@
 
 import re
 
+from .round_trips import CELLS as TRIP_CELLS
+from .round_trips import LATENCIES_MS, added_latency
 from .stages import CELLS
 
 DOC_BEGIN = "<!-- bench:begin (written by `manage.py bench --write-docs`; edit outside these markers) -->"
@@ -18,69 +20,65 @@ RATIO_TARGETS = [
 RSS_LIMIT_MB = 80
 SCALE_LIMIT = 2.0
 FLAT_LIMIT = 1.5
+MET = {True: "yes", False: "**no**", None: "-"}  # None: reported, no target
 
 
 def _ratio(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def _percent(value):
-    return "-" if value is None else f"{value:.1f}%"
-
-
 def text_table(stage):
     header = ("cell", "req/s", "spread", "p50 ms", "p99 ms", "errors", "ratio", "CPU ms", "CPU ratio")
     lines = ["{:<8} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>7} {:>9}".format(*header)]
     for name, c in stage["cells"].items():
+        spread = "-" if c["spread_pct"] is None else f"{c['spread_pct']:.1f}%"
         lines.append(
-            f"{name:<8} {c['rps']:>9.1f} {_percent(c['spread_pct']):>7} "
-            f"{c['p50_ms']:>8.2f} {c['p99_ms']:>8.2f} "
+            f"{name:<8} {c['rps']:>9.1f} {spread:>7} {c['p50_ms']:>8.2f} {c['p99_ms']:>8.2f} "
             f"{c['errors']:>6} {_ratio(c['ratio']):>6} {c['cpu_ms']:>7.2f} {_ratio(c['cpu_ratio']):>9}"
         )
     return "\n".join(lines)
 
 
+def markdown_table(header, align, rows):
+    """``header`` and each row are cells joined by " | "; ``align`` is "l", "r" or "c" per column."""
+    rule = "|" + "".join({"l": "---|", "r": "---:|", "c": ":---:|"}[a] for a in align)
+    return "\n".join([f"| {header} |", rule, *(f"| {row} |" for row in rows)]) + "\n"
+
+
 def stage_markdown(stage):
+    header = "cell | req/s (median) | min–max | p50 ms | p99 ms | errors | ratio | CPU ms/req | CPU ratio"
     rows = [
-        "| cell | req/s (median) | min–max | p50 ms | p99 ms | errors | ratio | CPU ms/req | CPU ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"{CELLS[name]} | {c['rps']:.0f} | {c['rps_min']:.0f}–{c['rps_max']:.0f} | {c['p50_ms']:.2f} "
+        f"| {c['p99_ms']:.2f} | {c['errors']} | {_ratio(c['ratio'])} | {c['cpu_ms']:.2f} "
+        f"| {_ratio(c['cpu_ratio'])}"
+        for name, c in stage["cells"].items()
     ]
-    for name, c in stage["cells"].items():
-        rows.append(
-            f"| {CELLS[name]} | {c['rps']:.0f} | {c['rps_min']:.0f}–{c['rps_max']:.0f} | {c['p50_ms']:.2f} "
-            f"| {c['p99_ms']:.2f} | {c['errors']} | {_ratio(c['ratio'])} | {c['cpu_ms']:.2f} "
-            f"| {_ratio(c['cpu_ratio'])} |"
-        )
     memory = stage.get("memory", {})
-    notes = [
-        f"Worker RSS after the load: max {memory.get('max_rss_mb')} MB, mean {memory.get('mean_rss_mb')} MB"
-    ]
+    rss = f"max {memory.get('max_rss_mb')} MB, mean {memory.get('mean_rss_mb')} MB"
+    notes = [f"Worker RSS after the load: {rss}"]
     check = stage.get("session_check")
     if check:
         notes.append(
             f"then the first shopper's probe says authenticated={check['authenticated']}, "
             f"cart_items={check['cart_items']} (anonymous visitor: cart_items={check['visitor_cart_items']})"
         )
-    return "\n".join(rows) + "\n\n" + "; ".join(notes) + ".\n"
+    return markdown_table(header, "lrrrrrrrr", rows) + "\n" + "; ".join(notes) + ".\n"
 
 
 def ratio_matrix(stages):
     """req/s (ratio to /healthz) for every cell of every stage, one column per stage."""
-    names = [stage["name"] for stage in stages]
-    rows = ["| cell | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
+    rows = []
     for cell in CELLS:
-        if not any(cell in stage["cells"] for stage in stages):
-            continue
-        values = []
-        for stage in stages:
-            c = stage["cells"].get(cell)
-            values.append(f"{c['rps']:.0f} ({_ratio(c['ratio'])})" if c else "")
-        rows.append(f"| {cell} | " + " | ".join(values) + " |")
-    return "\n".join(rows) + "\n"
+        measured = [stage["cells"].get(cell) for stage in stages]
+        if any(measured):
+            figures = [f"{c['rps']:.0f} ({_ratio(c['ratio'])})" if c else "" for c in measured]
+            rows.append(" | ".join([cell, *figures]))
+    header = " | ".join(["cell", *(f"`{stage['name']}`" for stage in stages)])
+    return markdown_table(header, "l" + "r" * len(stages), rows)
 
 
 def targets(results):
-    """(target, measured, CPU-based estimate, met, shortfall) for every target the run measured."""
+    """(target, measured, CPU-based estimate, met, shortfall), as text, for every target the run measured."""
     rows = []
     for what, profile, cell, reference, minimum in RATIO_TARGETS:
         for stage in results["stages"]:
@@ -90,42 +88,38 @@ def targets(results):
                 ratio, cpu = c["rps"] / ref["rps"], ref["cpu_ms"] / c["cpu_ms"]
                 short = "" if ratio >= minimum else f"short by {minimum - ratio:.2f}"
                 what_here = f"{what}, `{stage['name']}` ≥ {minimum}"
-                rows.append((what_here, f"{ratio:.2f}", f"{cpu:.2f}", ratio >= minimum, short))
+                rows.append((what_here, f"{ratio:.2f}", f"{cpu:.2f}", MET[ratio >= minimum], short))
     for stage in results["stages"]:
         c = stage["cells"].get("add")
         if stage["db"] != "sqlite" and c:
             what = f"add-to-cart, `{stage['name']}` (reported)"
-            rows.append((what, _ratio(c["ratio"]), _ratio(c["cpu_ratio"]), None, ""))
+            rows.append((what, _ratio(c["ratio"]), _ratio(c["cpu_ratio"]), MET[None], ""))
     scale = results.get("scale") or []
     if scale:
         small, large = scale
+        sizes = f"{large['products']:,} products within {SCALE_LIMIT:.0f}× of {small['products']}"
         for cell in ("list", "search"):
             slower = small["cells"][cell]["rps"] / max(large["cells"][cell]["rps"], 0.1)
             cpu = large["cells"][cell]["cpu_ms"] / small["cells"][cell]["cpu_ms"]
             over = "" if slower <= SCALE_LIMIT else f"{slower / SCALE_LIMIT:.1f}× over"
-            rows.append((f"{cell} at {large['products']:,} products within {SCALE_LIMIT:.0f}× of "
-                         f"{small['products']}", f"{slower:.1f}× slower", f"{cpu:.1f}× the CPU",
-                         slower <= SCALE_LIMIT, over))  # fmt: skip
+            met = MET[slower <= SCALE_LIMIT]
+            rows.append((f"{cell} at {sizes}", f"{slower:.1f}× slower", f"{cpu:.1f}× the CPU", met, over))
     memory = [stage["memory"]["max_rss_mb"] for stage in results["stages"] + scale if "memory" in stage]
     if memory:
         worst = max(memory)
         over = "" if worst <= RSS_LIMIT_MB else f"{worst - RSS_LIMIT_MB:.0f} MB over"
         what = f"worker RSS ≤ {RSS_LIMIT_MB} MB after the benchmark"
-        rows.append((what, f"{worst} MB", "", worst <= RSS_LIMIT_MB, over))
+        rows.append((what, f"{worst} MB", "", MET[worst <= RSS_LIMIT_MB], over))
     for db, measured in (results.get("session_rows") or {}).items():
         flat = measured["large"]["p50_us"] / measured["small"]["p50_us"]
-        rows.append((f"`db` session load() flat with {measured['expired_rows']:,} more rows ({db})",
-                     f"p50 {flat:.2f}× of 1k rows", "", flat <= FLAT_LIMIT, ""))  # fmt: skip
+        what = f"`db` session load() flat with {measured['expired_rows']:,} more rows ({db})"
+        rows.append((what, f"p50 {flat:.2f}× of 1k rows", "", MET[flat <= FLAT_LIMIT], ""))
     return rows
 
 
 def targets_markdown(results):
-    rows = ["| target | measured (req/s) | CPU estimate | met | shortfall |", "|---|---:|---:|:---:|---|"]
-    for what, measured, cpu, met, short in targets(results):
-        rows.append(
-            f"| {what} | {measured} | {cpu} | {({True: 'yes', False: '**no**', None: '-'})[met]} | {short} |"
-        )
-    return "\n".join(rows) + "\n"
+    rows = [" | ".join(row) for row in targets(results)]
+    return markdown_table("target | measured (req/s) | CPU estimate | met | shortfall", "lrrcl", rows)
 
 
 def generated_markdown(results):
@@ -150,17 +144,38 @@ def generated_markdown(results):
     ]
     for stage in results["stages"]:
         parts += [f"### `{stage['name']}`, {stage['products']} products\n", stage_markdown(stage)]
+    if any(stage.get("round_trips") for stage in results["stages"]):
+        parts += [
+            "### Store round trips per request (SQL queries + Redis commands)\n",
+            round_trips_markdown(results),
+        ]
     if results.get("scale"):
-        parts += ["### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n",
-                  ratio_matrix(results["scale"])]  # fmt: skip
+        parts.append("### Catalog at scale (profile `db`, SQLite, both stacks up, cells interleaved)\n")
+        parts.append(ratio_matrix(results["scale"]))
         for stage in results["scale"]:
             parts += [f"`{stage['name']}`:\n", stage_markdown(stage)]
     if results.get("cookie_growth"):
-        parts += ["### Signed-cookie session size per cart line (logged-in shopper)\n",
-                  cookie_markdown(results["cookie_growth"])]  # fmt: skip
+        parts.append("### Signed-cookie session size per cart line (logged-in shopper)\n")
+        parts.append(cookie_markdown(results["cookie_growth"]))
     if results.get("session_rows"):
         parts += ["### `db` sessions with a large table\n", rows_markdown(results["session_rows"])]
     return "\n".join(parts)
+
+
+def round_trips_markdown(results):
+    """Per profile: each page's round trips, and what they would add across a network."""
+    header = " | ".join(["profile", *TRIP_CELLS, *(f"add-to-cart +ms at {ms} ms" for ms in LATENCIES_MS)])
+    rows = []
+    for stage in (s for s in results["stages"] if s.get("round_trips")):
+        trips = stage["round_trips"]
+        cells = [f"{trips[cell]['sql']} + {trips[cell]['redis']}" for cell in TRIP_CELLS]
+        rows.append(" | ".join([f"`{stage['name']}`", *cells, *map(str, added_latency(trips["add"]))]))
+    note = (
+        "\nEach count is one logged-in request of that page (SQL queries + Redis commands), counted, not "
+        "timed: it does not depend on the machine. Across a network each is a round trip; the last columns "
+        "are what add-to-cart's would add at 0.5 ms and 2 ms per round trip.\n"
+    )
+    return markdown_table(header, "l" + "r" * (len(TRIP_CELLS) + len(LATENCIES_MS)), rows) + note
 
 
 def _load(values):
@@ -168,30 +183,28 @@ def _load(values):
 
 
 def cookie_markdown(growth):
-    rows = ["| cart lines | cookie value bytes | Set-Cookie header bytes |", "|---:|---:|---:|"]
-    rows += [f"| {r['lines']} | {r['value_bytes']} | {r['set_cookie_bytes']} |" for r in growth["rows"]]
+    header = "cart lines | cookie value bytes | Set-Cookie header bytes"
+    rows = [f"{row['lines']} | {row['value_bytes']} | {row['set_cookie_bytes']}" for row in growth["rows"]]
     first, last = growth["rows"][0], growth["rows"][-1]
     per_line = (last["value_bytes"] - first["value_bytes"]) / max(last["lines"] - first["lines"], 1)
-    return (
-        "\n".join(rows) + f"\n\nAbout {per_line:.1f} bytes per line (JSON, compressed when it pays, base64). "
+    return markdown_table(header, "rrr", rows) + (
+        f"\nAbout {per_line:.1f} bytes per line (JSON, compressed when it pays, base64). "
         f"A 51st line is refused (HTTP {growth['line_51_status']}) and the cart keeps "
         f"{growth['cart_items_after']} units. Browsers cap a cookie at 4096 bytes.\n"
     )
 
 
 def rows_markdown(session_rows):
+    header = (
+        "database | live rows | expired rows | load() p50 / p99 µs, 1k rows | with the expired rows "
+        "| after clearsessions | bulk insert s | clearsessions s | lookup plan"
+    )
     rows = [
-        "| database | live rows | expired rows | load() p50 / p99 µs, 1k rows | with the expired rows "
-        "| after clearsessions | bulk insert s | clearsessions s | lookup plan |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"{db} | {r['live_rows']:,} | {r['expired_rows']:,} | {_us(r['small'])} | {_us(r['large'])} "
+        f"| {_us(r['after_clear'])} | {r['insert_seconds']} | {r['clearsessions_seconds']} | `{r['plan']}`"
+        for db, r in session_rows.items()
     ]
-    for db, r in session_rows.items():
-        rows.append(
-            f"| {db} | {r['live_rows']:,} | {r['expired_rows']:,} | {_us(r['small'])} | {_us(r['large'])} "
-            f"| {_us(r['after_clear'])} | {r['insert_seconds']} | {r['clearsessions_seconds']} "
-            f"| `{r['plan']}` |"
-        )
-    return "\n".join(rows) + "\n"
+    return markdown_table(header, "lrrrrrrrl", rows)
 
 
 def _us(timing):

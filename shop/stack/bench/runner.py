@@ -20,7 +20,8 @@ import django
 from ..children import find_binary
 from . import growth, report
 from .measure import run_cells, worker_memory
-from .stages import StageSpec, prepare, session_check, start_stack
+from .round_trips import round_trips
+from .stages import Stage, running
 from .wrk import wrk_binary
 
 SCALE_PRODUCTS = (100, 100_000)
@@ -28,14 +29,8 @@ SCALE_PRODUCTS = (100, 100_000)
 VERSION = re.compile(r"[/= ]v?(\d+\.\d+[^\s\]]*)")
 SCALE_CELLS = ("healthz", "list", "search")
 SCALE_DURATION = 2.5
-RECORDED_OPTIONS = ("mode", "profiles", "db", "cells", "duration", "runs", "warmup", "connections", "servers",
-                    "workers", "scale", "growth", "session_rows")  # fmt: skip
-
-
-def parse_stage(text, default_db="sqlite"):
-    """``db`` or ``db@postgres``."""
-    profile, _, db = text.partition("@")
-    return StageSpec(profile=profile, db=db or default_db)
+RECORDED_OPTIONS = ("mode", "profiles", "db", "cells", "duration", "runs", "warmup", "connections", "servers")
+RECORDED_OPTIONS += ("workers", "scale", "growth", "session_rows")
 
 
 def run(options, say, save=lambda results: None):
@@ -53,16 +48,16 @@ def run(options, say, save=lambda results: None):
     }
     try:
         for text in options["profiles"]:
-            spec = parse_stage(text, options["db"])
+            stage = Stage.parse(text, options["db"])
             if options.get("cells"):
-                spec.cells = tuple(cell for cell in spec.cells if cell in {"healthz", *options["cells"]})
-            say(f"{spec.name}: starting the stack ({options['servers']} x {options['workers']} workers)")
-            results["stages"].append(profile_stage(spec, options, folder, say, results))
+                stage.cells = tuple(cell for cell in stage.cells if cell in {"healthz", *options["cells"]})
+            say(f"{stage.name}: starting the stack ({options['servers']} x {options['workers']} workers)")
+            results["stages"].append(profile_stage(stage, options, folder, say, results))
             say(report.text_table(results["stages"][-1]))
             save(results)
         if options["scale"]:
             say(f"catalog at scale: seeding {SCALE_PRODUCTS[1]:,} products (takes a while)")
-            results["scale"] = scale_stage(options, folder, say)
+            results["scale"] = scale_stages(options, folder, say)
             for stage in results["scale"]:
                 say(f"{stage['name']}:\n{report.text_table(stage)}")
             save(results)
@@ -79,54 +74,34 @@ def run(options, say, save=lambda results: None):
     return results
 
 
-def profile_stage(spec, options, folder, say, results):
-    with open(folder / f"{spec.name}.log", "w") as log:
-        stack = start_stack(spec, options, folder, log)
-        try:
-            prepared = prepare(spec, stack)
-            run_cells([prepared], options, folder, say)
-            spec.results["session_check"] = session_check(prepared, expect_session=spec.profile != "locmem")
-            spec.results["memory"] = worker_memory(stack)
-            if options["growth"] and spec.profile == "signed_cookies" and "cookie_growth" not in results:
-                results["cookie_growth"] = growth.cookie_bytes_per_line(stack, prepared.products)
-        finally:
-            stack.stop()
-    return spec.as_dict()
+def profile_stage(stage, options, folder, say, results):
+    with running([stage], options, folder):
+        run_cells([stage], options, folder, say)
+        stage.results["session_check"] = stage.session_check()
+        stage.results["round_trips"] = round_trips(stage.stack)
+        stage.results["memory"] = worker_memory(stage.stack)
+        if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
+            results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)
+    return stage.as_dict()
 
 
-def scale_stage(options, folder, say):
+def scale_stages(options, folder, say):
     """The same profile over 100 and 100,000 products, both stacks up, cells interleaved."""
-    specs = [StageSpec("db", products=n, cells=SCALE_CELLS, label=f"catalog-{n}") for n in SCALE_PRODUCTS]
-    logs, running = [], []
-    try:
-        for spec in specs:
-            logs.append(open(folder / f"{spec.name}.log", "w"))  # noqa: SIM115 (closed below)
-            running.append(start_stack(spec, options, folder, logs[-1]))
-        prepared = [prepare(spec, stack) for spec, stack in zip(specs, running, strict=True)]
+    stages = [Stage("db", products=n, cells=SCALE_CELLS, label=f"catalog-{n}") for n in SCALE_PRODUCTS]
+    with running(stages, options, folder):
         # Searching 100,000 rows takes a worker a good part of a second: longer runs, or a few requests.
-        run_cells(prepared, {**options, "duration": round(options["duration"] * SCALE_DURATION)}, folder, say)
-        for spec, stack in zip(specs, running, strict=True):
-            spec.results["memory"] = worker_memory(stack)
-    finally:
-        for stack in running:
-            stack.stop()
-        for log in logs:
-            log.close()
-    return [spec.as_dict() for spec in specs]
+        run_cells(stages, {**options, "duration": round(options["duration"] * SCALE_DURATION)}, folder, say)
+        for stage in stages:
+            stage.results["memory"] = worker_memory(stage.stack)
+    return [stage.as_dict() for stage in stages]
 
 
 def machine():
-    cpu = ""
-    with open("/proc/cpuinfo") as file:
-        for line in file:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as file:
-        memory_kb = int(file.readline().split()[1])
+    cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])  # MemTotal: first
     return {
         "nproc": len(os.sched_getaffinity(0)),
-        "cpu": cpu,
+        "cpu": cpu[1].strip() if cpu else "",
         "memory_gib": round(memory_kb / 1024**2, 1),
         "kernel": platform.release(),
         "load_before": os.getloadavg(),

@@ -68,6 +68,12 @@ def query_plan(connection, key):
         return str(cursor.fetchall()[0][-1]).split("  (cost=")[0]
 
 
+def seconds(action):
+    started = time.perf_counter()
+    action()
+    return round(time.perf_counter() - started, 2)
+
+
 def measure(expired):
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
@@ -77,9 +83,8 @@ def measure(expired):
 
     call_command("migrate", "sessions", verbosity=0)
     # What a logged-in shopper with three cart lines stores.
-    data = SessionStore().encode({"_auth_user_id": "12345", "_auth_user_backend": "django.contrib.auth."
-                                  "backends.ModelBackend", "_auth_user_hash": "0" * 64,
-                                  "cart": {"17": 1, "42": 2, "99": 1}})  # fmt: skip
+    login = {"_auth_user_id": "12345", "_auth_user_backend": "django.contrib.auth.backends.ModelBackend"}
+    data = SessionStore().encode({**login, "_auth_user_hash": "0" * 64, "cart": {"17": 1, "42": 2, "99": 1}})
     expires = timezone.now() + timedelta(days=14)
     keys = [f"live{k:032d}" for k in range(LIVE)]
     Session.objects.bulk_create(
@@ -93,17 +98,13 @@ def measure(expired):
     }
     result["plan"] = query_plan(connection, keys[0])
     result["small"] = time_lookups(SessionStore, keys)
-    started = time.perf_counter()
-    bulk_insert_expired(connection, expired, data)
-    result["insert_seconds"] = round(time.perf_counter() - started, 2)
+    result["insert_seconds"] = seconds(lambda: bulk_insert_expired(connection, expired, data))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE django_session")
     result["rows_before_clear"] = Session.objects.count()
     result["large"] = time_lookups(SessionStore, keys)
-    started = time.perf_counter()
-    call_command("clearsessions")
-    result["clearsessions_seconds"] = round(time.perf_counter() - started, 2)
+    result["clearsessions_seconds"] = seconds(lambda: call_command("clearsessions"))
     result["rows_after_clear"] = Session.objects.count()
     result["after_clear"] = time_lookups(SessionStore, keys)
     return result

@@ -1,17 +1,19 @@
 """What one benchmark stage runs: a stack of one profile, its shoppers, and its cells.
 
 A stage starts the real stack (nginx, 3 gunicorn servers, the profile's store), then prepares
-shoppers through nginx: some signed up (logged in) and some anonymous, each with a cart of
-three lines. Every cell is a list of requests that wrk cycles through: one per shopper (and
-per product, where a page or a POST names one).
+shoppers through nginx with ``shop.stack.client``: some signed up (logged in) and some
+anonymous, each with a cart of three lines. Every cell is a list of requests that wrk cycles
+through: one per shopper (and per product, where a page or a POST names one), replaying the
+cookies of the shopper's browser.
 """
 
 import json
 import urllib.parse
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
+from ..client import Shopper
 from ..stack import Stack
-from .shopper import Shopper
 from .wrk import Request
 
 SHOPPERS = 4
@@ -30,7 +32,15 @@ CELLS = {
     "search": "GET /?q=oak: catalog search, logged in",
 }
 PROFILE_CELLS = ("nginx", "healthz", "nosession", "session", "probe", "list", "detail", "add", "cart")
+COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe"}
 PATHS = {"session": "/lab/probe", "probe": "/lab/probe", "list": "/", "cart": "/cart/", "search": "/?q=oak"}
+VARIANTS = {
+    "postgres": {"db": "postgres"},
+    "sentinel": {"redis": "sentinel"},
+    "sentinel-nowait": {"redis": "sentinel", "env": {"SESSION_REDIS_REPLICAS_ACK": "0"}},
+    "nolock": {"env": {"SHOP_SESSION_LOCKS": "0"}},
+    "nodevice": {"env": {"SHOP_DEVICE_CHECKS": "0"}},
+}
 PRODUCTS_SQL = (
     "import json; from shop.catalog.models import Product; print(json.dumps(list(Product.objects"
     ".active().filter(stock__gte=1).order_by('id').values_list('id', 'slug')[:60])))"
@@ -38,97 +48,109 @@ PRODUCTS_SQL = (
 
 
 @dataclass
-class StageSpec:
+class Stage:
+    """One stack to measure: ``results`` gathers what was measured; ``running`` sets the rest."""
+
     profile: str
     db: str = "sqlite"
-    products: int = 100
+    products: int = 100  # in the catalog
     cells: tuple = PROFILE_CELLS
     label: str = ""
+    redis: str = "single"
+    env: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
+    stack: Stack | None = None
+    for_sale: list = field(default_factory=list)  # (product page, product id), in stock
+    shoppers: list = field(default_factory=list)  # logged in, each with a cart
+    visitors: list = field(default_factory=list)  # anonymous, with the same carts
+
+    @classmethod
+    def parse(cls, text, db="sqlite"):
+        """``db``, or a profile in another setting: ``db@postgres``, ``cache@sentinel`` (a Redis group
+        behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without),
+        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request)."""
+        profile, _, variant = text.partition("@")
+        if variant and variant not in VARIANTS:
+            raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
+        return cls(profile, db=db, label=text if variant else "", **VARIANTS.get(variant, {}))
 
     @property
     def name(self):
         return self.label or (self.profile if self.db == "sqlite" else f"{self.profile}@{self.db}")
 
     def as_dict(self):
-        return {"name": self.name, "profile": self.profile, "db": self.db, "products": self.products,
-                **self.results}  # fmt: skip
+        return dict(name=self.name, profile=self.profile, db=self.db, products=self.products) | self.results
+
+    def cart(self, k):
+        return self.for_sale[k * CART_LINES : (k + 1) * CART_LINES]
+
+    def requests(self, cell):
+        """What one cell cycles through: every shopper, and their products where it applies."""
+        if cell in COOKIELESS:
+            return [Request("GET", COOKIELESS[cell])]
+        requests = []
+        for k, shopper in enumerate(self.visitors if cell == "session" else self.shoppers):
+            browser, cart = shopper.browser, self.cart(k)
+            cookie = browser.cookie_header()
+            if cell == "add":
+                # override=1 sets the line instead of adding to it, so the cart keeps its size.
+                token = browser.form_token(cart[0][0])
+                body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "quantity": 1, "override": 1})
+                requests += [Request("POST", f"/cart/add/{pk}/", cookie, body) for _, pk in cart]
+            elif cell == "detail":
+                requests += [Request("GET", page, cookie) for page, _ in cart]
+            else:
+                requests.append(Request("GET", PATHS[cell], cookie))
+        return requests
+
+    def session_check(self):
+        """After the load: do the first shopper's and visitor's sessions still hold their carts?"""
+        shopper, visitor = self.shoppers[0], self.visitors[0]
+        seen, visitor_seen = shopper.probe(), visitor.probe()
+        # locmem keeps a session in one worker of six: losing it is what that profile shows.
+        kept = shopper.kept(seen) and visitor.kept(visitor_seen)
+        return {
+            "authenticated": seen.authenticated,
+            "cart_items": seen.cart_items,
+            "visitor_cart_items": visitor_seen.cart_items,
+            "ok": kept or self.profile == "locmem",
+        }
 
 
-@dataclass
-class Prepared:
-    """A running stage: what run_cells needs to drive it."""
+@contextmanager
+def running(stages, options, folder):
+    """The stages' stacks, each with its shoppers, all stopped on the way out.
 
-    spec: StageSpec
-    stack: Stack
-    products: list
-    shoppers: list  # logged in
-    visitors: list  # anonymous, with a cart
-
-
-def start_stack(spec, options, folder, log):
-    """The stack of one stage; SQLite stages share the bench database of their catalog size."""
-    env = {}
-    if spec.db == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{folder / f'shop-{spec.products}.sqlite3'}"
-    stack = Stack(profile=spec.profile, servers=options["servers"], workers=options["workers"], port=0,
-                  db=spec.db, run_dir=folder / f"run-{spec.name}", env=env, out=log,
-                  setup_commands=[f"seed_catalog --products {spec.products} --if-empty"])  # fmt: skip
-    return stack.start()
-
-
-def prepare(spec, stack):
-    """Shoppers with carts: logged in for most cells, anonymous for the engine-only read."""
-    output = stack.manage("shell", "--no-imports", "-c", PRODUCTS_SQL)
-    products = json.loads(output.splitlines()[-1])
-    shoppers, visitors = [], []
-    for k in range(SHOPPERS):
-        cart = cart_of(products, k)
-        shopper = Shopper(stack.port).sign_up(f"/p/{cart[0][1]}/")
-        visitor = Shopper(stack.port)
-        visitor.request("GET", f"/p/{cart[0][1]}/")
-        for product_id, _ in cart:
-            shopper.add_to_cart(product_id)
-            visitor.add_to_cart(product_id)
-        shoppers.append(shopper)
-        visitors.append(visitor)
-    return Prepared(spec, stack, products, shoppers, visitors)
-
-
-def cart_of(products, k):
-    return products[k * CART_LINES : (k + 1) * CART_LINES]
-
-
-def cell_requests(name, prepared):
-    """The requests one cell cycles through: every shopper, and their products where it applies."""
-    if name == "nginx":
-        return [Request("GET", "/nginx/ping")]
-    if name == "healthz":
-        return [Request("GET", "/healthz")]
-    if name == "nosession":
-        return [Request("GET", PATHS["session"])]
-    if name == "session":
-        return [Request("GET", PATHS[name], visitor.cookie_header()) for visitor in prepared.visitors]
-    requests = []
-    for k, shopper in enumerate(prepared.shoppers):
-        cookie = shopper.cookie_header()
-        cart = cart_of(prepared.products, k)
-        if name == "add":
-            body = urllib.parse.urlencode(
-                {"csrfmiddlewaretoken": shopper.token, "quantity": 1, "override": 1}
+    SQLite stages share the bench database of their catalog size.
+    """
+    with ExitStack() as on_exit:
+        for stage in stages:
+            log = on_exit.enter_context(open(folder / f"{stage.name}.log", "w"))
+            sqlite = f"sqlite:///{folder / f'shop-{stage.products}.sqlite3'}"
+            stack = Stack(
+                profile=stage.profile,
+                servers=options["servers"],
+                workers=options["workers"],
+                port=0,
+                db=stage.db,
+                redis=stage.redis,
+                run_dir=folder / f"run-{stage.name}",
+                env=({"DATABASE_URL": sqlite} if stage.db == "sqlite" else {}) | stage.env,
+                out=log,
+                setup_commands=[f"seed_catalog --products {stage.products} --if-empty"],
             )
-            requests += [Request("POST", f"/cart/add/{product_id}/", cookie, body) for product_id, _ in cart]
-        elif name == "detail":
-            requests += [Request("GET", f"/p/{slug}/", cookie) for _, slug in cart]
-        else:
-            requests.append(Request("GET", PATHS[name], cookie))
-    return requests
-
-
-def session_check(prepared, expect_session=True):
-    """After the load: do the first shopper's and visitor's sessions still hold their carts?"""
-    probe = prepared.shoppers[0].probe()
-    visitor = prepared.visitors[0].probe()
-    ok = probe["authenticated"] and probe["cart_items"] == CART_LINES and visitor["cart_items"] == CART_LINES
-    return {"authenticated": probe["authenticated"], "cart_items": probe["cart_items"],
-            "visitor_cart_items": visitor["cart_items"], "ok": ok or not expect_session}  # fmt: skip
+            stage.stack = on_exit.enter_context(stack)
+            products = json.loads(stack.manage("shell", "--no-imports", "-c", PRODUCTS_SQL).splitlines()[-1])
+            stage.for_sale = [(f"/p/{slug}/", product_id) for product_id, slug in products]
+            for k in range(SHOPPERS):
+                shopper, visitor = Shopper(stack.url, "bench"), Shopper(stack.url, "visitor")
+                shopper.sign_up()
+                for each in (shopper, visitor):
+                    on_exit.callback(each.browser.close)
+                    for product in stage.cart(k):
+                        each.add(product)
+                    # Where the add's redirect leads: its flash messages are shown, and their cookie goes.
+                    each.browser.get("/cart/")
+                stage.shoppers.append(shopper)
+                stage.visitors.append(visitor)
+        yield stages

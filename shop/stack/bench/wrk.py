@@ -44,8 +44,8 @@ class Request:
 
 def run_wrk(url, requests_file, duration, connections, threads=1, timeout=10):
     """Drive ``url`` (nginx's) for ``duration`` seconds; returns the measured figures as a dict."""
-    argv = [wrk_binary(), f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s",
-            "-s", str(SCRIPT), url, "--", str(requests_file)]  # fmt: skip
+    load = [f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s"]
+    argv = [wrk_binary(), *load, "-s", str(SCRIPT), url, "--", str(requests_file)]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 30)
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if result.returncode or not lines:
@@ -65,8 +65,3 @@ def run_wrk(url, requests_file, duration, connections, threads=1, timeout=10):
         "socket_errors": socket_errors,
         "errors": raw["status"] + socket_errors,
     }
-
-
-def write_requests(path, requests):
-    path.write_text("".join(request.line() for request in requests))
-    return path

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.core.management import call_command
 
+from conftest import require_binary
 from shop.stack.bench.stages import PROFILE_CELLS
-from shop.stack.services import require_binary
 
 pytestmark = pytest.mark.stack
 
@@ -20,8 +20,21 @@ def test_quick_bench_measures_every_cell_without_errors(tmp_path):
     require_binary("wrk")
     path = tmp_path / "bench.json"
     out = io.StringIO()
-    call_command("bench", "--quick", "--profiles", "db", "--duration", "1", "--runs", "2", "--warmup", "0",
-                 "--json", str(path), stdout=out)  # fmt: skip
+    call_command(
+        "bench",
+        "--quick",
+        "--profiles",
+        "db",
+        "--duration",
+        "1",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+        str(path),
+        stdout=out,
+    )
 
     results = json.loads(path.read_text())
     [stage] = results["stages"]

@@ -7,13 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import require_binary
 from shop.stack.children import StackError
 from shop.stack.nginx import TEMP_PATHS, render_config
 from shop.stack.servers import GUNICORN_CONFIG
-from shop.stack.services import require_binary
 from shop.stack.stack import Stack
 
-SERVERS = [SimpleNamespace(name="server1", port=40001), SimpleNamespace(name="server2", port=40002)]
+SERVERS = [
+    SimpleNamespace(name="server1", address="127.0.0.1", port=40001, ready=True),
+    SimpleNamespace(name="server2", address="198.18.7.12", port=8000, ready=False),  # a host, not ready
+]
 
 
 def render(run_dir, balance="round_robin"):
@@ -41,7 +44,7 @@ def test_upstream_has_every_server_keepalive_and_no_long_blackout(tmp_path):
     text = render(tmp_path)
     assert directive(text, "server") == [
         "127.0.0.1:40001 max_fails=1 fail_timeout=1s",
-        "127.0.0.1:40002 max_fails=1 fail_timeout=1s",
+        "198.18.7.12:8000 max_fails=1 fail_timeout=1s down",
     ]
     assert directive(text, "keepalive") == ["16"]
     assert directive(text, "listen") == ["127.0.0.1:8000"]
@@ -61,7 +64,10 @@ def test_forwarded_headers_and_request_id(tmp_path):
     assert headers["X-Forwarded-For"] == "$remote_addr"
     assert headers["X-Forwarded-Proto"] == "$scheme"
     assert headers["X-Request-ID"] == "$request_id"
-    assert directive(render(tmp_path), "add_header") == ["X-Request-ID $request_id always"]
+    assert directive(render(tmp_path), "add_header") == [
+        "Cache-Control $static_cache_control",  # location /static/: a year for content-hashed names
+        "X-Request-ID $request_id always",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from conftest import require_binary
 from shop.stack.children import port_is_listening
-from shop.stack.client import Browser
-from shop.stack.services import require_binary
+from shop.stack.client import Browser, products_for_sale
 
 pytestmark = pytest.mark.stack
 
@@ -52,10 +52,16 @@ class Runstack:
     def __init__(self, run_dir, database_url, *options):
         self.run_dir = run_dir
         self.process = manage(
-            "runstack", "--port", "0", "--run-dir", str(run_dir), *options,
+            "runstack",
+            "--port",
+            "0",
+            "--run-dir",
+            str(run_dir),
+            *options,
             env={**os.environ, "DATABASE_URL": database_url},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self.lines = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -93,7 +99,8 @@ class Runstack:
         config = (self.run_dir / "nginx.conf").read_text()
         ports = [int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+)", config)]
         ports.append(int(re.search(READY, self.output).group(2)))
-        ports.extend(int(port) for port in re.findall(r"redis-server started on port (\d+)", self.output))
+        redis = r"redis \(redis-primary\) started on 127\.0\.0\.1:(\d+)"
+        ports.extend(int(port) for port in re.findall(redis, self.output))
         return ports
 
     def finish(self, timeout=30):
@@ -125,9 +132,9 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
     first = runstack(run_dir, "--profile", "cache", "--servers", "2", "--workers", "1")
     browser = Browser(first.wait_for(READY).group(1))
     fields = {"username": "survivor", "password1": PASSWORD, "password2": PASSWORD}
-    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status == 302
-    page, product_id = browser.product_for_sale()
-    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status == 302
+    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status_code == 302
+    page, product_id = products_for_sale(browser)[0]
+    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status_code == 302
     processes, ports = first.descendants(), first.ports()
     assert len(processes) >= 8  # nginx master + 2 workers, 2 x (gunicorn master + worker), redis
     assert len(ports) == 4
@@ -138,8 +145,13 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
     assert still_running(processes) == []
     assert [port for port in ports if port_is_listening(port)] == []
     assert sorted(path.name for path in run_dir.iterdir()) == [
-        "logs", "nginx.conf", "redis", "secret_key", "static", "tmp",
-    ]  # fmt: skip
+        "logs",
+        "nginx.conf",
+        "redis",
+        "secret_key",
+        "static",
+        "tmp",
+    ]
     assert (run_dir / "secret_key").stat().st_mode & 0o777 == 0o600
 
     # Same run folder: same SECRET_KEY and the same Redis data, so the same session.
@@ -180,9 +192,14 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path, stack_database)
         taken.listen()
         port = taken.getsockname()[1]
         command = manage(
-            "runstack", "--port", str(port), "--run-dir", str(tmp_path),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            "runstack",
+            "--port",
+            str(port),
+            "--run-dir",
+            str(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         assert command.wait(30) == 1
         assert f"port {port} is already in use" in command.stdout.read()
     assert list(tmp_path.iterdir()) == []

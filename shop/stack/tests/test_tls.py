@@ -8,7 +8,6 @@ import http.client
 import os
 import re
 import signal
-import ssl
 import subprocess
 import sys
 import threading
@@ -18,9 +17,9 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 
-from shop.stack.client import Browser
+from conftest import require_binary
+from shop.stack.client import Browser, products_for_sale
 from shop.stack.nginx import render_config, self_signed_certificate
-from shop.stack.services import require_binary
 
 from .test_config import assert_nginx_accepts
 
@@ -34,7 +33,7 @@ def test_tls_config_with_sticky_cookies_is_valid_for_nginx(tmp_path):
     certificate, key = self_signed_certificate(tmp_path / "tls")
     assert self_signed_certificate(tmp_path / "tls") == (certificate, key)  # made once, then kept
     assert key.stat().st_mode & 0o077 == 0
-    servers = [SimpleNamespace(name="server1", port=40001)]
+    servers = [SimpleNamespace(name="server1", address="127.0.0.1", port=40001, ready=True)]
     config = render_config(tmp_path, 8443, servers, "sticky_cookie", (certificate, key)).read_text()
     assert "listen 127.0.0.1:8443 ssl;" in config
     assert "~(?:^|;)\\s*__Host-sessionid=(?<session_value>[^;]*)" in config
@@ -47,12 +46,30 @@ def tls_stack(tmp_path_factory, stack_database):
     require_binary("nginx")
     require_binary("openssl")
     run_dir = tmp_path_factory.mktemp("run-tls")
-    command = [sys.executable, "manage.py", "runstack", "--tls", "--balance", "sticky_cookie",
-               "--servers", "3", "--workers", "1", "--port", "0", "--run-dir", str(run_dir)]  # fmt: skip
+    command = [
+        sys.executable,
+        "manage.py",
+        "runstack",
+        "--tls",
+        "--balance",
+        "sticky_cookie",
+        "--servers",
+        "3",
+        "--workers",
+        "1",
+        "--port",
+        "0",
+        "--run-dir",
+        str(run_dir),
+    ]
     process = subprocess.Popen(
-        command, cwd=settings.BASE_DIR, env={**os.environ, "DATABASE_URL": stack_database},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        command,
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": stack_database},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
 
     def read():
@@ -74,30 +91,30 @@ def tls_stack(tmp_path_factory, stack_database):
 
 
 def browser(stack):
-    return Browser(stack.url, ssl_context=ssl.create_default_context(cafile=stack.certificate))
+    return Browser(stack.url, certificate=stack.certificate)
 
 
 def set_cookies(response):
-    return {header.split("=", 1)[0]: header for header in response.headers.get_all("Set-Cookie") or []}
+    return {header.split("=", 1)[0]: header for header in response.headers.get_list("Set-Cookie")}
 
 
 @pytest.mark.stack
 def test_a_logged_in_visit_over_https_with_hardened_headers_and_cookies(tls_stack):
     shopper = browser(tls_stack)
     home = shopper.get("/")
-    assert home.status == 200
-    assert home.header("Strict-Transport-Security") == "max-age=31536000; includeSubDomains; preload"
-    assert "default-src 'self'" in home.header("Content-Security-Policy")
-    assert home.header("X-Frame-Options") == "DENY"
-    assert home.header("Referrer-Policy") == "same-origin"
-    assert home.header("X-Content-Type-Options") == "nosniff"
+    assert home.status_code == 200
+    assert home.headers.get("Strict-Transport-Security") == "max-age=31536000; includeSubDomains; preload"
+    assert "default-src 'self'" in home.headers.get("Content-Security-Policy")
+    assert home.headers.get("X-Frame-Options") == "DENY"
+    assert home.headers.get("Referrer-Policy") == "same-origin"
+    assert home.headers.get("X-Content-Type-Options") == "nosniff"
 
     form = shopper.get("/accounts/signup/")
     csrf_cookie = set_cookies(form)["__Host-csrftoken"]
     username = f"tls-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     fields = {"username": username, "password1": PASSWORD, "password2": PASSWORD}
     signed_up = shopper.submit("/accounts/signup/", "/accounts/signup/", fields)
-    assert signed_up.status == 302
+    assert signed_up.status_code == 302
     session_cookie = set_cookies(signed_up)["__Host-sessionid"]
     for cookie in (csrf_cookie, session_cookie):  # __Host-: Secure, Path=/, no Domain
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
@@ -108,11 +125,11 @@ def test_a_logged_in_visit_over_https_with_hardened_headers_and_cookies(tls_stac
     assert {(probe["authenticated"], probe["username"]) for probe in probes} == {(True, username)}
     assert len({probe["server"] for probe in probes}) == 1  # sticky: the session's server, every time
 
-    page, product_id = shopper.product_for_sale()
-    assert shopper.submit(page, f"/cart/add/{product_id}/", {"quantity": 1}).status == 302
+    page, product_id = products_for_sale(shopper)[0]
+    assert shopper.submit(page, f"/cart/add/{product_id}/", {"quantity": 1}).status_code == 302
     checkout = shopper.submit("/checkout/", "/checkout/", ADDRESS)
-    assert checkout.status == 302 and re.fullmatch(r"/orders/\d+/", checkout.header("Location"))
-    assert shopper.get(checkout.header("Location")).status == 200
+    assert checkout.status_code == 302 and re.fullmatch(r"/orders/\d+/", checkout.headers.get("Location"))
+    assert shopper.get(checkout.headers.get("Location")).status_code == 200
 
 
 @pytest.mark.stack
@@ -122,8 +139,8 @@ def test_sticky_cookie_balancing_hashes_the_host_prefixed_session_cookie(tls_sta
     homes = []
     for _ in range(9):
         visitor = browser(tls_stack)
-        page, product_id = visitor.product_for_sale()
-        assert visitor.submit(page, f"/cart/add/{product_id}/", {"quantity": 1}).status == 302
+        page, product_id = products_for_sale(visitor)[0]
+        assert visitor.submit(page, f"/cart/add/{product_id}/", {"quantity": 1}).status_code == 302
         servers = {visitor.probe()["server"] for _ in range(3)}
         assert len(servers) == 1
         homes.append(servers.pop())

@@ -3,10 +3,7 @@ from django.core.management.base import BaseCommand
 from shop.accounts.models import User
 
 # For a local demo only: these passwords are public, in the README.
-DEMO_USERS = [
-    ("shopper", "shop-demo-2026", False),
-    ("admin", "admin-demo-2026", True),
-]
+DEMO_USERS = [("shopper", "shop-demo-2026", False), ("admin", "admin-demo-2026", True)]
 
 
 class Command(BaseCommand):

@@ -2,11 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from shop.lab.experiments.report import RESULTS_DIR
-from shop.lab.experiments.runner import DEFAULT_RUN_ROOT, LAB_PROFILES, Options, run_lab
+from shop.lab.experiments.matrix import DEFAULT_RUN_ROOT, RESULTS_DIR, Options, run_lab
 from shop.lab.experiments.scenarios import SCENARIOS, select
 from shop.stack.children import find_binary
-from shop.stack.stack import DATABASES, REDIS_PROFILES
+from shop.stack.stack import DATABASES, PROFILES, required_programs
 
 SCENARIO_LIST = "; ".join(f"{s.number} {s.key}: {s.question}" for s in SCENARIOS)
 
@@ -23,8 +22,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--profiles",
-            default=",".join(LAB_PROFILES),
-            help=f"comma-separated profiles (default: all: {','.join(LAB_PROFILES)})",
+            default=",".join(PROFILES),
+            help=f"comma-separated profiles (default: all: {','.join(PROFILES)})",
         )
         parser.add_argument(
             "--scenarios",
@@ -62,21 +61,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         profiles = [p.strip() for p in options["profiles"].split(",") if p.strip()]
-        unknown = [p for p in profiles if p not in LAB_PROFILES]
+        unknown = [p for p in profiles if p not in PROFILES]
         if unknown or not profiles:
-            raise CommandError(
-                f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(LAB_PROFILES)}"
-            )
+            raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         try:
             scenarios = select(options["scenarios"])
         except ValueError as error:
             raise CommandError(error) from None
         if options["servers"] < 1 or options["workers"] < 1:
             raise CommandError("--servers and --workers must be at least 1")
-        self.require_programs(profiles, options["db"])
+        missing = [name for name in required_programs(profiles, options["db"]) if not find_binary(name)]
+        if missing:
+            raise CommandError(
+                f"{', '.join(missing)} not found: the lab runs the real programs "
+                "(make system-deps installs them)"
+            )
         quick = options["quick"]
         lab_options = Options(
-            profiles=[p for p in LAB_PROFILES if p in profiles],
+            profiles=[p for p in PROFILES if p in profiles],
             scenarios=scenarios,
             servers=options["servers"],
             workers=options["workers"],
@@ -86,48 +88,10 @@ class Command(BaseCommand):
             quick=quick,
             run_root=options["run_dir"],
         )
-        command = self.command_line(lab_options)
-        self.stdout.write(f"{command}\n")
+        self.stdout.write(f"{lab_options.command}\n")
         try:
-            run_lab(lab_options, self.stdout, options["output"], command)
+            run_lab(lab_options, self.stdout, options["output"])
         except KeyboardInterrupt:
             raise CommandError(
                 "interrupted: every stack is stopped; the cells measured so far are written", returncode=130
             ) from None
-
-    def require_programs(self, profiles, db):
-        needed = ["nginx"]
-        if REDIS_PROFILES & set(profiles):
-            needed.append("redis-server")
-        if db == "postgres":
-            needed += ["initdb", "postgres"]
-        missing = [name for name in needed if find_binary(name) is None]
-        if missing:
-            raise CommandError(
-                f"{', '.join(missing)} not found: the lab runs the real programs "
-                "(make system-deps installs them)"
-            )
-
-    @staticmethod
-    def command_line(options):
-        """The exact command that reproduces this run, every option spelled out."""
-        words = [
-            "python",
-            "manage.py",
-            "sessionlab",
-            "--profiles",
-            ",".join(options.profiles),
-            "--scenarios",
-            ",".join(str(s.number) for s in options.scenarios),
-            "--servers",
-            str(options.servers),
-            "--workers",
-            str(options.workers),
-            "--probes",
-            str(options.probes),
-            "--trials",
-            str(options.trials),
-            "--db",
-            options.db,
-        ]
-        return " ".join(words + (["--quick"] if options.quick else []))

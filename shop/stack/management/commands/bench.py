@@ -9,11 +9,20 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from shop.stack.bench import report, runner
-from shop.stack.bench.stages import PROFILE_CELLS
+from shop.stack.bench.stages import PROFILE_CELLS, Stage
 from shop.stack.children import StackError
+from shop.stack.client import TRANSPORT_ERRORS, ShopperError
 from shop.stack.stack import DATABASES, PROFILES
 
-FULL_PROFILES = [*PROFILES, "db@postgres"]
+FULL_PROFILES = [
+    *PROFILES,
+    "db@postgres",
+    "cache@sentinel",
+    "cache@sentinel-nowait",
+    "db@nolock",
+    "cache@nolock",
+    "db@nodevice",
+]
 QUICK = {"profiles": ["db"], "duration": 2, "runs": 2, "warmup": 1, "scale": False, "growth": False}
 FULL = {"profiles": FULL_PROFILES, "duration": 2, "runs": 3, "warmup": 1, "scale": True, "growth": True}
 DOC = settings.BASE_DIR / "docs" / "BENCHMARKS.md"
@@ -47,7 +56,9 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         add(
             "--profiles",
             type=stage_list,
-            help=f"comma-separated stages, PROFILE or PROFILE@postgres (full: {','.join(FULL_PROFILES)})",
+            help="comma-separated stages: PROFILE, PROFILE@postgres, or a Redis profile @sentinel (a Redis "
+            f"group, writes WAIT for a replica) or @sentinel-nowait, PROFILE@nolock (no per-session lock), "
+            f"PROFILE@nodevice (no Device check) (full: {','.join(FULL_PROFILES)})",
         )
         add("--cells", type=stage_list, help="only these cells (and the /healthz baseline), e.g. add,list")
         add("--db", choices=DATABASES, default="sqlite", help="database of stages named without @ (sqlite)")
@@ -75,7 +86,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         add("--json", type=Path, help="where to write the results (results/bench-TIME.json)")
         add("--write-docs", action="store_true", help="update the generated part of docs/BENCHMARKS.md")
         add("--from-json", type=Path, help="run nothing: report (and --write-docs) a saved result")
-        add("--keep", action="store_true", help="keep the run folders and the stacks' logs")  # fmt: skip
+        add("--keep", action="store_true", help="keep the run folders and the stacks' logs")
 
     def handle(self, *args, **options):
         saved = options["from_json"]
@@ -91,9 +102,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         defaults = dict(QUICK if options["quick"] else FULL)
         if options["profiles"] or options["cells"]:
             defaults.update(scale=False, growth=False)  # a chosen subset; --scale/--growth add them
-        for key, value in defaults.items():
-            if options[key] is None:
-                options[key] = value
+        options.update({key: value for key, value in defaults.items() if options[key] is None})
         unknown = set(options["cells"] or ()) - set(PROFILE_CELLS)
         if unknown:
             raise CommandError(
@@ -101,9 +110,10 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
             )
         if options["runs"] < 2:
             raise CommandError("--runs must be at least 2: one run says nothing about the spread")
-        unknown = [
-            stage for stage in options["profiles"] if runner.parse_stage(stage).profile not in PROFILES
-        ]
+        try:
+            unknown = [stage for stage in options["profiles"] if Stage.parse(stage).profile not in PROFILES]
+        except ValueError as error:
+            raise CommandError(error) from None
         if unknown:
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         path = options["json"] or RESULTS / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
@@ -116,7 +126,7 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
 
         try:
             results = runner.run(options, self.say, save)
-        except StackError as error:
+        except (StackError, ShopperError, *TRANSPORT_ERRORS) as error:
             raise CommandError(f"{error}\n(what was measured before is in {path})") from None
         save(results)
         self.stdout.write(f"Results written to {path}.")

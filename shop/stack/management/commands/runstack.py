@@ -1,4 +1,5 @@
 import argparse
+import json
 import os
 import re
 import signal
@@ -7,8 +8,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from shop.stack.children import StackError
+from shop.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
 from shop.stack.nginx import BALANCES
-from shop.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, Stack
+from shop.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack, running_status
 
 RESTART_REQUEST = "restart.request"
 
@@ -20,6 +22,26 @@ environment:
   with a throwaway cluster's (created in a temporary folder, deleted at stop); the cache
   and cached_db profiles start a private redis-server (data in RUN_DIR/redis) unless
   REDIS_URL is set. GUNICORN_CMD_ARGS adds gunicorn options (config/gunicorn.conf.py).
+
+hosts (--hosts, as root):
+  every server and store runs on a simulated host of its own: a network namespace with its
+  own address in {NETWORK} (a /24 per run folder) on a bridge runstack creates, and its own
+  folder RUN_DIR/hosts/NAME for what a host keeps on disk (file sessions, temp files). nginx
+  stays on 127.0.0.1:PORT. Every namespace, link and address is removed at stop, and a set
+  left by a crashed runstack is removed at the next start from the same run folder.
+  `--partition NAME` / `--heal NAME` (a host, or a server's or store's name) cut a host of
+  the running stack off the network and restore it. With SQLite the database file is shared
+  through this machine's disk; --db postgres puts PostgreSQL on a host of its own.
+
+redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts of their own
+  with --hosts); the servers reach the primary through Sentinel, so a failover needs no
+  restart, and every session write waits until a replica holds it (Redis's WAIT;
+  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again after the
+  failover and rejoins as a replica.
+
+status: `--status` prints one JSON object about the stack running from --run-dir: profile,
+  url and its parts (name, role, pid, host, address, port), roles as Sentinel sees them
+  now; exit status 1 when no stack runs there.
 
 stopping and restarting:
   Ctrl-C, SIGTERM or SIGHUP stop nginx, then the servers, then the stores, and leave no
@@ -60,41 +82,100 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
         parser.add_argument("--profile", choices=PROFILES, default="db", help="session profile (default: db)")
         parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
         parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
-        parser.add_argument("--port", type=int, default=8000,
-                            help="nginx's port on 127.0.0.1; 0 picks a free one (default: 8000)")  # fmt: skip
         parser.add_argument(
-            "--balance", choices=BALANCES, default="round_robin",
+            "--port",
+            type=int,
+            default=8000,
+            help="nginx's port on 127.0.0.1; 0 picks a free one (default: 8000)",
+        )
+        parser.add_argument(
+            "--balance",
+            choices=BALANCES,
+            default="round_robin",
             help="how nginx picks a server: round_robin (default); ip_hash (every local client is "
-                 "127.0.0.1, so all requests go to one server); sticky_cookie (hash of the session "
-                 "cookie, consistent)",
-        )  # fmt: skip
-        parser.add_argument("--db", choices=DATABASES, default="sqlite",
-                            help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
-                                 "postgres: a throwaway PostgreSQL cluster (default: sqlite)")  # fmt: skip
-        parser.add_argument("--tls", action="store_true",
-                            help="serve HTTPS only on --port, with a self-signed certificate for "
-                                 "127.0.0.1 and localhost (RUN_DIR/tls/cert.pem), and run the servers in "
-                                 "hardened mode (SHOP_SECURE=1: secure __Host- cookies, HSTS, SSL "
-                                 "redirect)")  # fmt: skip
+            "127.0.0.1, so all requests go to one server); sticky_cookie (hash of the session "
+            "cookie, consistent)",
+        )
+        parser.add_argument(
+            "--db",
+            choices=DATABASES,
+            default="sqlite",
+            help="sqlite: DATABASE_URL as given (default: the SQLite file in the repo); "
+            "postgres: a throwaway PostgreSQL cluster (default: sqlite)",
+        )
+        parser.add_argument(
+            "--tls",
+            action="store_true",
+            help="serve HTTPS only on --port, with a self-signed certificate for "
+            "127.0.0.1 and localhost (RUN_DIR/tls/cert.pem), and run the servers in "
+            "hardened mode (SHOP_SECURE=1: secure __Host- cookies, HSTS, SSL "
+            "redirect)",
+        )
+        parser.add_argument(
+            "--hosts",
+            action="store_true",
+            help="every server and store on a simulated host of its own (see below)",
+        )
+        parser.add_argument(
+            "--redis",
+            choices=REDIS_MODES,
+            default="single",
+            help="single: one redis-server (default); sentinel: a primary, two replicas, three Sentinels",
+        )
         parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the run folder, see below")
-        parser.add_argument("--manage", action="append", default=[], metavar="'COMMAND ARGS'",
-                            help="a manage.py command to run after migrate, before the servers start, "
-                                 "with their settings and database, e.g. 'seed_catalog --if-empty'; "
-                                 "repeatable; its output is shown")  # fmt: skip
-        parser.add_argument("--restart", nargs="?", const="all", metavar="SERVER",
-                            help="do not start a stack: restart SERVER (or every server) of the one "
-                                 "already running from --run-dir")  # fmt: skip
+        parser.add_argument("--status", action="store_true", help="print the running stack's status as JSON")
+        parser.add_argument(
+            "--partition", metavar="NAME", help="cut host NAME of the running stack off the network"
+        )
+        parser.add_argument(
+            "--heal", metavar="NAME", help="put host NAME of the running stack back on the network"
+        )
+        parser.add_argument(
+            "--manage",
+            action="append",
+            default=[],
+            metavar="'COMMAND ARGS'",
+            help="a manage.py command to run after migrate, before the servers start, "
+            "with their settings and database, e.g. 'seed_catalog --if-empty'; "
+            "repeatable; its output is shown",
+        )
+        parser.add_argument(
+            "--restart",
+            nargs="?",
+            const="all",
+            metavar="SERVER",
+            help="do not start a stack: restart SERVER (or every server) of the one "
+            "already running from --run-dir",
+        )
 
     def handle(self, *args, **options):
         if options["restart"]:
             return self.request_restart(options["run_dir"], options["restart"])
+        if options["status"]:
+            return self.print_status(options["run_dir"])
+        if options["partition"] or options["heal"]:
+            return self.set_link(
+                options["run_dir"], options["partition"] or options["heal"], up=not options["partition"]
+            )
+        if options["hosts"] and not can_make_hosts():
+            raise CommandError(
+                "--hosts needs root (or CAP_NET_ADMIN) to create network namespaces", returncode=2
+            )
         try:
             stack = Stack(
-                profile=options["profile"], servers=options["servers"], workers=options["workers"],
-                port=options["port"], balance=options["balance"], db=options["db"],
-                run_dir=options["run_dir"], setup_commands=options["manage"], out=self.stdout,
+                profile=options["profile"],
+                servers=options["servers"],
+                workers=options["workers"],
+                port=options["port"],
+                balance=options["balance"],
+                db=options["db"],
+                run_dir=options["run_dir"],
+                setup_commands=options["manage"],
+                out=self.stdout,
                 tls=options["tls"],
-            )  # fmt: skip
+                hosts=options["hosts"],
+                redis=options["redis"],
+            )
         except StackError as error:
             raise CommandError(error) from None
         self.start(stack)
@@ -148,6 +229,23 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
             stack.restart(None if which == "all" else which)
         except StackError as error:
             stack.say(f"restart of {which} failed: {error}")
+
+    def print_status(self, run_dir):
+        status = running_status(run_dir)
+        if status is None:
+            raise CommandError(f"no stack is running from {run_dir}", returncode=1)
+        self.stdout.write(json.dumps(status, indent=2))
+
+    def set_link(self, run_dir, name, up):
+        status, hosts = running_status(run_dir), hosts_of(run_dir)
+        if status is None or not hosts:
+            raise CommandError(f"no stack with --hosts is running from {run_dir}")
+        parts = {part["name"]: part["host"] for part in status["parts"]}
+        host = hosts.get(parts.get(name, name))
+        if host is None:
+            raise CommandError(f"no host or part {name!r}; this stack has {', '.join([*hosts, *parts])}")
+        set_link(host, up)
+        self.stdout.write(f"{host.name} ({host.address}) is {'back on' if up else 'cut off'} the network")
 
     def request_restart(self, run_dir, which):
         if which != "all" and not re.fullmatch(r"server\d+", which):

@@ -1,0 +1,112 @@
+"""Where a user is signed in: a Device record per signed-in session, checked on every request.
+
+Signing in creates the record and puts its id in the session; every request of a signed-in
+session must name a record of its user that still exists, else it is logged out. Deleting a record
+therefore ends that one session, whichever engine keeps it. For the server-side engines that is a
+convenience (the session could be deleted instead); for ``signed_cookies`` it is the only way, since
+the browser holds the whole session and no server could otherwise take a copied cookie back. The
+price is one indexed query per signed-in request, in every profile, and a write at most once a
+minute per session (``last_seen``).
+
+The check is lazy, like Django's own ``request.user``: it runs when something first asks who the
+user is, so ``/healthz`` and other pages that never ask do not pay for it.
+
+Sessions signed in before records existed carry no device id: they are logged out once, keeping
+their cart, rather than given a record on first sight. A record made on first sight would be made
+again for every request of a client that does not keep the new cookie (a replayed signed cookie),
+each one pushing a real session out of the per-user cap.
+"""
+
+from functools import partial
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, logout
+from django.core.exceptions import MiddlewareNotUsed
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from .lockout import client_address
+from .models import Device
+
+DEVICE_SESSION_KEY = "_device_id"
+USER_AGENT_LENGTH = Device._meta.get_field("user_agent").max_length
+AUTH_KEYS = frozenset({SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_SESSION_KEY})
+ENDED = "You were signed out: this session was ended from another one, or by signing out."
+SIGN_IN_AGAIN = "Please sign in again: the shop now lists where you are signed in. Your cart is kept."
+
+
+def seen_from(request):
+    if request is None:
+        return {}
+    return {
+        "ip_address": client_address(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH],
+    }
+
+
+def start_device(session, user, request=None):
+    """A record for a session that has just signed in, its id in the session; the user's records
+    beyond the cap (the least recently seen) and those past the session lifetime are deleted."""
+    previous = session.get(DEVICE_SESSION_KEY)
+    if previous:  # signed in again on the same session: this record replaces the old one
+        Device.objects.filter(public_id=previous, user=user).delete()
+    device = Device.objects.create(user=user, **seen_from(request))
+    session[DEVICE_SESSION_KEY] = device.public_id
+    newest = Device.objects.live().filter(user=user).order_by("-last_seen", "-pk")
+    keep = list(newest.values_list("pk", flat=True)[: Device.MAX_PER_USER])
+    Device.objects.filter(user=user).exclude(pk__in=keep).delete()
+    return device
+
+
+def on_login(sender, request, user, **kwargs):
+    start_device(request.session, user, request)
+
+
+def on_logout(sender, request, user, **kwargs):
+    """Logging out ends the record, so a copy of this session's cookie is signed out as well."""
+    device_id = request.session.get(DEVICE_SESSION_KEY)
+    if user is not None and device_id:
+        Device.objects.filter(public_id=device_id, user=user).delete()
+
+
+def end_other_devices(request, user):
+    """Delete every record of ``user`` but this session's: every other session is signed out."""
+    Device.objects.filter(user=user).exclude(public_id=request.session.get(DEVICE_SESSION_KEY)).delete()
+
+
+def device_check(get_response):
+    """After AuthenticationMiddleware (and MessageMiddleware): a signed-in session whose record is
+    gone is logged out, when the request first asks who the user is."""
+    if not settings.SHOP_DEVICE_CHECKS:
+        raise MiddlewareNotUsed
+
+    def middleware(request):
+        request.user = SimpleLazyObject(partial(checked_user, request, request.user))
+        return get_response(request)
+
+    return middleware
+
+
+def checked_user(request, user):
+    if not user.is_authenticated:
+        return user
+    device_id = request.session.get(DEVICE_SESSION_KEY)
+    seen = None
+    if isinstance(device_id, str):
+        records = Device.objects.filter(public_id=device_id, user_id=user.pk)
+        seen = records.values_list("pk", "last_seen").first()
+    if seen is None:
+        # Signed in before records existed: signed out, but the cart and the rest are kept.
+        kept = {} if device_id else {k: v for k, v in request.session.items() if k not in AUTH_KEYS}
+        request.user = user  # logout() asks request.user, which must not be this lazy object
+        logout(request)
+        if kept:
+            request.session.update(kept)
+        messages.info(request, ENDED if device_id else SIGN_IN_AGAIN, fail_silently=True)
+        return request.user
+    pk, last_seen = seen
+    now = timezone.now()
+    if now - last_seen >= Device.SEEN_EVERY:
+        Device.objects.filter(pk=pk).update(last_seen=now, **seen_from(request))
+    return user

@@ -1,0 +1,25 @@
+"""The 500 handler: a session store that is down is a 503 the shopper can understand."""
+
+import sys
+
+from django.http import HttpResponse, HttpResponseServerError
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
+
+
+@requires_csrf_token
+def server_error(request):
+    """Django calls this while handling the uncaught exception, so sys.exc_info() names it."""
+    if isinstance(sys.exc_info()[1], STORE_DOWN):
+        # Rendered without the request: the page must not touch the session again. An order
+        # placed before the store failed (the session is saved last) is named, not denied.
+        context = {"order": getattr(request, "placed_order", None)}
+        response = HttpResponse(loader.render_to_string("503.html", context), status=503)
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponseServerError(loader.render_to_string("500.html"))

@@ -1,0 +1,29 @@
+"""Session writes that a Redis failover cannot lose: WAIT for replicas before answering.
+
+Redis replicates asynchronously: a primary that dies right after a write may take the write
+with it, and the replica Sentinel promotes answers with the session as it was before. With
+``SESSION_REDIS_REPLICAS_ACK = n`` every session save waits (Redis's WAIT) until n replicas
+hold it; fewer in time is a store failure, answered with the 503 page, never a false success.
+"""
+
+from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+WAIT_MILLISECONDS = 500
+
+
+class WaitForReplicas:
+    """A mixin for the Redis session engines; ``self._cache`` is a django-redis cache."""
+
+    def save(self, must_create=False):
+        super().save(must_create)
+        wanted = settings.SESSION_REDIS_REPLICAS_ACK
+        if wanted:
+            # WAIT counts the writes of its own connection. A sync worker has one thread, and the
+            # pool hands out the connection released last: the one the write just used.
+            client = self._cache.client.get_client(write=True)
+            acknowledged = client.wait(wanted, WAIT_MILLISECONDS)
+            if acknowledged < wanted:
+                raise RedisConnectionError(
+                    f"the session write reached {acknowledged} of {wanted} replicas in {WAIT_MILLISECONDS} ms"
+                )

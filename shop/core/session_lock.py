@@ -1,0 +1,143 @@
+"""One request at a time may change a session: a short per-session lock, held across servers.
+
+Django loads the whole session when a request starts and saves the whole session when it ends,
+without locking. Of two requests of one session that overlap (two tabs, a double click), the
+last to save wins and the other's change is gone: a cart line vanishes. This middleware sits
+before SessionMiddleware and holds a lock named after the session cookie from before the session
+is read until after it is saved, for the requests that may change it: unsafe methods (POST ...),
+and every request when SESSION_SAVE_EVERY_REQUEST makes every request a write.
+
+The lock lives in a store every server and worker shares, which the profile already runs and
+names in SHOP_SESSION_LOCK_STORE: Redis where the sessions live in Redis (``cache``,
+``cached_db``), the database otherwise (``db``, ``file``). There is nothing to lock where no server
+holds the session: under ``signed_cookies`` each request carries its own copy and the browser keeps
+whichever cookie comes back last, and under ``locmem`` a session is one worker's memory, which
+serves one request at a time anyway. This module is the only place that knows; views and the
+Cart do not.
+
+A lock expires after SHOP_SESSION_LOCK_TTL seconds, so a worker killed while holding it blocks
+that session's writes for that long at most. A request that cannot take the lock within
+SHOP_SESSION_LOCK_WAIT seconds is answered 409 with Retry-After, having changed nothing.
+"""
+
+import hashlib
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpResponse
+from django.template import loader
+from django.utils import timezone
+
+from .models import SessionLock
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Waiting requests look again this often: a tenth of a typical add-to-cart.
+POLL_SECONDS = 0.02
+
+
+def lock_name(cookie):
+    """The lock's name: a hash of the session cookie, which itself never reaches the lock store."""
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+class RedisLocks:
+    """redis-py's lock (SET NX PX with a random token; released by a script that checks the token)."""
+
+    def __init__(self):
+        from django.core.cache import cache
+        from redis.exceptions import LockError, RedisError
+
+        self.cache, self.release_errors = cache, (LockError, RedisError)
+
+    def acquire(self, name, ttl, wait):
+        # A Redis outage raises here, before the session is read: the 500 handler answers 503.
+        lock = self.cache.lock(
+            f"session-lock:{name}", timeout=ttl, sleep=POLL_SECONDS, blocking_timeout=wait, thread_local=False
+        )
+        return lock if lock.acquire() else None
+
+    def release(self, lock):
+        try:
+            lock.release()
+        except self.release_errors:  # expired (and maybe taken over), or Redis went away: the TTL frees it
+            logger.warning("session lock %s was not released", lock.name, exc_info=True)
+
+
+class DatabaseLocks:
+    """A row per held lock. The primary key makes taking it atomic on every database; a row past
+    its expiry was left by a worker that died (or ran too long) and may be taken over."""
+
+    def acquire(self, name, ttl, wait):
+        token = secrets.token_hex(16)
+        give_up = time.monotonic() + wait
+        while not self._take(name, token, timedelta(seconds=ttl)):
+            if time.monotonic() + POLL_SECONDS > give_up:
+                return None
+            time.sleep(POLL_SECONDS)
+        return name, token
+
+    @staticmethod
+    def _take(name, token, ttl):
+        now = timezone.now()
+        # Waiting is reading: only a lock that looks free costs a write (SQLite has one writer).
+        expires = SessionLock.objects.filter(name=name).values_list("expires", flat=True).first()
+        if expires is None:
+            try:
+                with transaction.atomic():
+                    SessionLock.objects.create(name=name, token=token, expires=now + ttl)
+            except IntegrityError:  # another request was quicker
+                return False
+            return True
+        stale = SessionLock.objects.filter(name=name, expires__lte=now)
+        return expires <= now and stale.update(token=token, expires=now + ttl) == 1
+
+    @staticmethod
+    def release(handle):
+        name, token = handle
+        try:
+            # Expired locks of other sessions go too: they are free anyway, and so the table holds
+            # only the locks of requests in flight, with no clean-up job.
+            SessionLock.objects.filter(Q(name=name, token=token) | Q(expires__lt=timezone.now())).delete()
+        except DatabaseError:
+            logger.warning("session lock %s was not released", name, exc_info=True)
+
+
+STORES = {"redis": RedisLocks, "database": DatabaseLocks}
+
+
+def session_busy():
+    """Rendered without the request, like the 503 page: the session was not read and must not be."""
+    response = HttpResponse(loader.render_to_string("409.html"), status=409)
+    response["Retry-After"] = "1"
+    return response
+
+
+def session_lock(get_response):
+    store_name = settings.SHOP_SESSION_LOCK_STORE
+    if not (settings.SHOP_SESSION_LOCKS and store_name):
+        raise MiddlewareNotUsed
+    store = STORES[store_name]()
+
+    def middleware(request):
+        cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        writes = request.method not in SAFE_METHODS or settings.SESSION_SAVE_EVERY_REQUEST
+        if not (cookie and writes):  # no session yet: nothing another request could overwrite
+            return get_response(request)
+        name = lock_name(cookie)
+        held = store.acquire(name, settings.SHOP_SESSION_LOCK_TTL, settings.SHOP_SESSION_LOCK_WAIT)
+        if held is None:
+            return session_busy()
+        try:
+            return get_response(request)  # SessionMiddleware has saved the session when this returns
+        finally:
+            store.release(held)
+
+    return middleware

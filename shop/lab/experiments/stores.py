@@ -1,0 +1,169 @@
+"""Scenarios 4 and 5: Redis restarted (with and without its data), and servers on other SECRET_KEYs."""
+
+import secrets
+import shutil
+
+import redis
+
+from shop.stack.children import wait_until
+from shop.stack.client import probe_log
+from shop.stack.services import RedisServer
+
+from .outcome import NotApplicable, Outcome, Part
+
+
+def shopper_with_cart(ctx, label, quantity=2):
+    shopper = ctx.shopper(label).sign_up()
+    shopper.add(ctx.products()[0], quantity)
+    return shopper
+
+
+def redis_restart(ctx):
+    """4. Stop Redis (probe meanwhile), start it again; then the same with its data deleted."""
+    stack = ctx.stack
+    store = next((s for s in stack.stores if isinstance(s, RedisServer)), None)
+    if store is None:
+        raise NotApplicable("REDIS_URL points at a Redis this lab did not start, so it cannot restart it")
+    with redis.Redis.from_url(store.url, socket_timeout=2) as client:
+        config = {key: client.config_get(key)[key] for key in ("appendonly", "appendfsync")}
+    count = max(6, ctx.probes // 2)
+
+    kept = shopper_with_cart(ctx, "redis")
+    ctx.progress(f"stopping redis-server (appendonly {config['appendonly']}), probing, starting it again")
+    with stack.store_outage(store):
+        during = kept.probes(3)
+    recovery = wait_until(
+        lambda: kept.probe().status == 200, 10, "waiting for sessions after Redis came back"
+    )
+    after = kept.tally(kept.probes(count))
+
+    wiped = shopper_with_cart(ctx, "redis-wiped")
+    ctx.progress("stopping redis-server, deleting its data, starting it again")
+    with stack.store_outage(store):
+        shutil.rmtree(store.folder)
+        store.folder.mkdir()
+    wait_until(lambda: wiped.probe().status == 200, 10, "waiting for sessions after Redis came back empty")
+    empty = wiped.tally(wiped.probes(count))
+
+    down = [probe.status for probe in during]
+    line = (
+        f"Redis appendonly={config['appendonly']} (fsync {config['appendfsync']}); probes while it was down "
+        f"answered {down}, served again after {recovery:.1f} s; restarted with its data: "
+        f"{after.kept}/{after.total} kept; restarted empty: {empty.kept}/{empty.total} kept"
+    )
+    notes = [
+        "A clean shutdown writes the append-only file out, so a restart reloads every session."
+        if config["appendonly"] == "yes"
+        else "This redis-server does not persist to an append-only file."
+    ]
+    if 503 in down:
+        notes.append(
+            "While Redis is down a server answers 503 'sessions temporarily unavailable' rather "
+            "than silently logging the shopper out."
+        )
+    if ctx.profile == "cache" and not empty.kept:
+        notes.append("With its data gone every session is lost: under cache, Redis is the only copy.")
+    if ctx.profile == "cached_db" and empty.kept == empty.total:
+        notes.append(
+            "With its data gone every session survives: cached_db writes each session to the "
+            "database too, and reads it from there when Redis misses."
+        )
+    details = {
+        "persistence": config,
+        "during_outage": probe_log(during),
+        "seconds_until_served": round(recovery, 2),
+        "after": after.as_json(),
+        "after_wipe": empty.as_json(),
+    }
+    return Outcome(
+        [
+            Part("probes after a restart with the data kept", after.kept, after.total),
+            Part("probes after a restart with the data deleted", empty.kept, empty.total),
+        ],
+        line,
+        " ".join(notes),
+        details,
+    )
+
+
+# How each engine meets a server whose SECRET_KEY differs (Django 6 behaviour).
+MISMATCH = {
+    "signed_cookies": "{odd} cannot verify the cookie's signature: it sees no session, answers anonymous "
+    "and tells the browser to delete the cookie.",
+    "db": "The stored session data is signed with SECRET_KEY: {odd} cannot decode it and answers "
+    "anonymous, but leaves the session in the database for the other servers.",
+    "file": "The session file's data is signed with SECRET_KEY: {odd} cannot decode it and answers "
+    "anonymous, but leaves the file for the other servers.",
+    "cache": "Redis holds the session unsigned, so {odd} reads it; but the login's auth hash (an HMAC "
+    "keyed by SECRET_KEY) does not match {odd}'s, so Django logs the shopper out and flushes the "
+    "session from the shared store, for every server.",
+}
+MISMATCH["cached_db"] = MISMATCH["cache"].replace("shared store", "shared Redis and the database")
+
+
+def secret_keys(ctx):
+    """5. One server restarted with another key; then every server rotated, with and without fallbacks."""
+    stack = ctx.stack
+    if len(stack.servers) < 2:
+        raise NotApplicable("needs at least two servers to give one of them another key")
+    odd, original = stack.servers[1].name, stack.env["SECRET_KEY"]
+    mixed, rotated = shopper_with_cart(ctx, "key-mixed", 1), shopper_with_cart(ctx, "key-fallback", 1)
+
+    ctx.progress(f"restarting {odd} with a different SECRET_KEY")
+    stack.restart(odd, env={"SECRET_KEY": secrets.token_urlsafe(50)})
+    probes = mixed.probes(ctx.probes)
+    tally = mixed.tally(probes)
+    first = next((i for i, probe in enumerate(probes) if probe.server == odd), len(probes))
+    others_after = [probe for probe in probes[first + 1 :] if probe.server != odd]
+    others_kept = sum(map(mixed.kept, others_after))
+
+    ctx.progress("rotating every server to a new SECRET_KEY with the old one in SECRET_KEY_FALLBACKS")
+    stack.restart(env={"SECRET_KEY": secrets.token_urlsafe(50), "SECRET_KEY_FALLBACKS": original})
+    with_fallbacks = rotated.tally(rotated.probes(max(6, ctx.probes // 2)))
+    unfallen = shopper_with_cart(ctx, "key-nofallback", 1)
+    ctx.progress("rotating every server to another SECRET_KEY without fallbacks")
+    stack.restart(env={"SECRET_KEY": secrets.token_urlsafe(50), "SECRET_KEY_FALLBACKS": ""})
+    without = unfallen.tally(unfallen.probes(max(6, ctx.probes // 2)))
+
+    line = (
+        f"{odd} with another key: {tally.kept}/{tally.total} probes kept (other servers after {odd} first "
+        f"answered: {others_kept}/{len(others_after)}); rotation with the old key as fallback: "
+        f"{with_fallbacks.kept}/{with_fallbacks.total} kept; without: {without.kept}/{without.total} kept"
+    )
+    notes = [MISMATCH[ctx.profile].format(odd=odd)]
+    if others_after and others_kept == 0:
+        notes.append(f"Measured: after {odd} first answered, no other server recognised the shopper either.")
+    elif others_after and others_kept == len(others_after):
+        notes.append(f"Measured: only {odd}'s answers were anonymous; the other servers kept the session.")
+    if with_fallbacks.kept == with_fallbacks.total:
+        notes.append(
+            "SECRET_KEY_FALLBACKS lets every server accept what the old key signed while signing "
+            "with the new one: the rotation logged nobody out."
+        )
+    if without.kept == 0:
+        notes.append(
+            "Without the fallback everything signed with the old key is refused: a rotation "
+            "logs everyone out."
+        )
+    details = {
+        "odd_server": odd,
+        "mixed": tally.as_json(),
+        "others_after_first_odd": [others_kept, len(others_after)],
+        "mixed_probes": probe_log(probes),
+        "with_fallbacks": with_fallbacks.as_json(),
+        "without_fallbacks": without.as_json(),
+    }
+    return Outcome(
+        [
+            Part(f"probes kept with {odd} on another SECRET_KEY", tally.kept, tally.total),
+            Part(
+                "probes kept after a rotation with SECRET_KEY_FALLBACKS",
+                with_fallbacks.kept,
+                with_fallbacks.total,
+            ),
+            Part("probes kept after a rotation without fallbacks", without.kept, without.total),
+        ],
+        line,
+        " ".join(notes),
+        details,
+    )

@@ -1,9 +1,0 @@
-from django.urls import path
-
-
-def boom(request):
-    raise RuntimeError("a bug")
-
-
-urlpatterns = [path("boom/", boom)]
-handler500 = "shop.lab.errors.server_error"
