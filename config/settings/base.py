@@ -22,6 +22,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # auth hash and signed-cookie sessions. runstack generates one per run folder.
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-only")
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# A public name for SECRET_KEY (/lab/probe's key_id): random, made with the key and kept beside it
+# by runstack. Nothing computed from the key, which would let anyone who sees it test guesses.
+SHOP_SECRET_KEY_ID = env("SHOP_SECRET_KEY_ID", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -52,10 +52,11 @@ class RedisLocks:
     """redis-py's lock (SET NX PX with a random token; released by a script that checks the token)."""
 
     def __init__(self):
-        from django.core.cache import cache
+        from django.core.cache import caches
         from redis.exceptions import LockError, RedisError
 
-        self.cache, self.release_errors = cache, (LockError, RedisError)
+        # The cache the sessions live in: "default" for a profile, "sessions" on a migrating server.
+        self.cache, self.release_errors = caches[settings.SESSION_CACHE_ALIAS], (LockError, RedisError)
 
     def acquire(self, name, ttl, wait):
         # A Redis outage raises here, before the session is read: the 500 handler answers 503.

@@ -39,6 +39,7 @@ def probe(request):
             "pid": os.getpid(),
             "engine": settings.SESSION_ENGINE,
             "profile": settings.SHOP_PROFILE,
+            "key_id": settings.SHOP_SECRET_KEY_ID or None,
             "authenticated": user.is_authenticated,
             "username": user.get_username() if user.is_authenticated else None,
             "cart_items": len(Cart(request.session)),
@@ -62,7 +63,8 @@ def staff_only_when_hardened(view):
 @staff_only_when_hardened
 def lab(request):
     """The live page: this request's server and session, and a burst of probes to compare."""
-    return render(request, "lab/lab.html", {"cookie": session_cookie_report(request)})
+    context = {"cookie": session_cookie_report(request), "key_id": settings.SHOP_SECRET_KEY_ID}
+    return render(request, "lab/lab.html", context)
 
 
 @never_cache

@@ -22,6 +22,10 @@ FORM_ERROR = re.compile(r'class="error" role="alert">([^<]*)<')
 PRODUCT_LINK = re.compile(r'href="/p/([^"/]+)/"')
 NEXT_PAGE = re.compile(r'href="\?page=(\d+)">Next')
 ADD_FORM = re.compile(r'action="/cart/add/(\d+)/"')
+# A line of the cart page: its product's update form and the quantity in it.
+CART_LINE = re.compile(
+    r'action="/cart/add/(\d+)/" method="post" class="qty-form">.*?name="quantity" value="(\d+)"', re.S
+)
 IN_STOCK = re.compile(r"(\d+) in stock")
 ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
 # A request that got no HTTP answer at all (connection refused or reset, timeout).
@@ -50,7 +54,13 @@ class Browser(httpx.Client):
         """``certificate``: the stack's own (``runstack --tls``) to trust; ``source_address``: a
         loopback address to connect from, so nginx sees another client (127.0.0.0/8 is local)."""
         verify = ssl.create_default_context(cafile=str(certificate)) if certificate else True
-        transport = httpx.HTTPTransport(verify=verify, local_address=source_address)
+        # A connection per request. nginx closes its idle keep-alive connections when it reloads
+        # (each restart() drains a server that way); a request sent on one at that moment is reset.
+        # A real browser resends it on a new connection; httpx would report an error that says
+        # nothing about the shop.
+        transport = httpx.HTTPTransport(
+            verify=verify, local_address=source_address, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self.origin = origin = str(base_url).rstrip("/")
 
         def add_origin(request):
@@ -59,7 +69,10 @@ class Browser(httpx.Client):
                 request.headers.setdefault("Origin", origin)
 
         super().__init__(
-            base_url=origin, transport=transport, timeout=timeout, event_hooks={"request": [add_origin]}
+            base_url=origin,
+            transport=transport,
+            timeout=timeout,
+            event_hooks={"request": [add_origin]},
         )
 
     def form_token(self, form_page):
@@ -127,6 +140,7 @@ class Probe:
     username: str | None = None
     cart_items: int | None = None
     profile: str | None = None
+    key_id: str | None = None
     error: str | None = None
 
 
@@ -153,6 +167,7 @@ class Shopper:
         self.password = secrets.token_urlsafe(18)
         self.signed_up = False
         self.cart_items = 0  # what the shopper believes is in the cart
+        self.lines = {}  # the same, line by line: {product id: quantity}
         self.steps = []
 
     def _record(self, step, response):
@@ -191,9 +206,26 @@ class Shopper:
         added = bool(response and response.status_code == 302 and response.headers["Location"] == "/cart/")
         if added:
             self.cart_items += quantity
+            self.lines[product_id] = self.lines.get(product_id, 0) + quantity
         elif required:
             raise ShopperError(f"add to cart failed: {self.steps[-1]}", response)
         return added
+
+    def remove(self, product, required=True):
+        """Remove the line of ``product`` ((page, id)) with the cart page's form; True when done."""
+        product_id = product[1]
+        response = self.submit("remove from cart", "/cart/", f"/cart/remove/{product_id}/", {})
+        removed = bool(response and response.status_code == 302 and response.headers["Location"] == "/cart/")
+        if removed:
+            self.cart_items -= self.lines.pop(product_id, 0)
+        elif required:
+            raise ShopperError(f"remove from cart failed: {self.steps[-1]}", response)
+        return removed
+
+    def cart_lines(self):
+        """The lines the cart page shows: {product id: quantity}."""
+        page = self.browser.get("/cart/")
+        return {int(product_id): int(quantity) for product_id, quantity in CART_LINE.findall(page.text)}
 
     def checkout(self):
         """What became of a checkout: "order placed", "sent to log in", "cart empty" or the status."""
@@ -204,7 +236,7 @@ class Shopper:
         last = self.steps[-1]
         location = last.get("location", "")
         if re.fullmatch(r"/orders/\d+/", location):
-            self.cart_items = 0
+            self.cart_items, self.lines = 0, {}
             return "order placed"
         if location.startswith("/accounts/login/"):
             return "sent to log in"
@@ -218,7 +250,7 @@ class Shopper:
         if response.status_code != 200:
             return Probe(response.status_code, served_by(response), error=response.text[:200])
         data = response.json()
-        fields = ("server", "host", "pid", "authenticated", "username", "cart_items", "profile")
+        fields = ("server", "host", "pid", "authenticated", "username", "cart_items", "profile", "key_id")
         return Probe(200, **{name: data.get(name) for name in fields})
 
     def probes(self, count):

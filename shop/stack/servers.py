@@ -31,6 +31,11 @@ def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b
         connection.close()
 
 
+def uses_file_sessions(env):
+    """Whether a server with ``env`` reads or writes file sessions (live.py sets the profiles)."""
+    return "file" in env.get("SHOP_SESSION_PROFILES", "").split(",")
+
+
 class Server:
     """One gunicorn server: a name, a port it keeps across restarts, the process serving it."""
 
@@ -42,7 +47,7 @@ class Server:
         if host:
             # What a host keeps on its own disk: file sessions (the file profile) and temp files.
             env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
-            if env["DJANGO_SETTINGS_MODULE"].endswith(".file"):
+            if uses_file_sessions(env):
                 env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
                 Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG]
@@ -53,6 +58,15 @@ class Server:
         self.ready = True  # reaches its stores (/readyz); out of nginx's rotation while not
         self.serving = False  # answered /healthz since it last started
         self.failed_starts = 0  # exits in a row before it served
+
+    def update_env(self, changes):
+        """Change the variables it runs with from its next start; on a host, file sessions stay in
+        the host's own folder."""
+        env = {**self.child.env, **changes}
+        if self.host and uses_file_sessions(env):
+            env["SESSION_FILE_PATH"] = str(Path(self.host.folder) / "sessions")
+            Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
+        self.child.env = env
 
     @property
     def pid(self):

@@ -13,7 +13,6 @@ Children are stopped in order (nginx, servers, stores), and none outlives the st
 import contextlib
 import json
 import os
-import secrets
 import shlex
 import signal
 import socket
@@ -27,14 +26,13 @@ from django.conf import settings
 
 from .children import Console, StackError, free_ports, port_is_free, wait_until
 from .hosts import Network, set_link, set_route
+from .keys import KeyRing
+from .live import LiveOperations
 from .nginx import BALANCES, nginx_child, render_config, self_signed_certificate
+from .profiles import PROFILES, REDIS_PROFILES
 from .servers import Server, healthz
 from .services import PostgresCluster, RedisSentinel, RedisServer
 
-# The session profiles of DESIGN.md, each a module config.settings.<profile>, in its table's
-# order: from the stateful failure to the stateless cookie. The one list of them.
-PROFILES = ("locmem", "file", "db", "cache", "cached_db", "signed_cookies")
-REDIS_PROFILES = frozenset({"cache", "cached_db"})
 DATABASES = ("sqlite", "postgres")
 REDIS_MODES = ("single", "sentinel")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
@@ -84,7 +82,7 @@ READINESS_INTERVAL = 1.0  # seconds between /readyz checks of every server
 REDIS_RESTART_DELAY = 8.0
 
 
-class Stack:
+class Stack(LiveOperations):
     def __init__(
         self,
         profile="db",
@@ -123,6 +121,8 @@ class Stack:
         self.network = Network(run_dir or DEFAULT_RUN_DIR) if hosts else None
         self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+        self.keys = KeyRing(self.run_dir)
+        self.session_fallbacks = []  # earlier profiles whose stores the servers still read (live.py)
         self.console = Console(out or sys.stdout)
         self.base_env = {**os.environ, **(env or {})}
         self.setup_commands = [shlex.split(line) for line in setup_commands]
@@ -135,6 +135,7 @@ class Stack:
         self._stopping = False
         self._pid_file = None
         self._monitor = None
+        self._store_ports = []  # ports kept for stores a switch of profile may start later
 
     # Starting ------------------------------------------------------------------------
     def start(self):
@@ -160,9 +161,11 @@ class Stack:
         if self.network:
             self.network.create()
             ports = [8000] * self.server_count + [6379] * 3 + [26379] * 3 + [5432]
-        server_ports, store_ports = ports[: self.server_count], ports[self.server_count :]
+        server_ports, self._store_ports = ports[: self.server_count], ports[self.server_count :]
         hosts = [self._host(f"host{k}") for k in range(1, self.server_count + 1)]
-        self.env = self._start_stores(self._django_env(), store_ports)
+        self.session_fallbacks = self.saved_fallbacks()
+        self.env = self._start_stores(self._django_env(), self._store_ports)
+        self.env |= self.session_env(self.profile, self.fallback_profiles())
         self.say(f"collecting static files into {self.env['STATIC_ROOT']}")
         self.manage("collectstatic", "--noinput")
         self.say(f"migrating the database ({self.db})")
@@ -214,76 +217,66 @@ class Stack:
 
     def _django_env(self):
         env = dict(self.base_env)
-        env["DJANGO_SETTINGS_MODULE"] = f"config.settings.{self.profile}"
         env["STATIC_ROOT"] = str(self.run_dir / "static")
-        env["SECRET_KEY"] = env.get("SECRET_KEY") or self._secret_key()
+        if not env.get("SECRET_KEY"):  # a SECRET_KEY given has no id the stack knows
+            env |= self.key_env(self.keys.current(), self.keys.previous())
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
         if self.tls:
             env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
         if self.network:  # nginx reaches the hosts from the bridge's address, not from 127.0.0.1
             env["SHOP_BALANCER_ADDRESS"] = env["SHOP_TRUSTED_PROXIES"] = self.network.balancer_address
-        if self.profile == "file":
-            env.setdefault("SESSION_FILE_PATH", str(self.run_dir / "sessions"))
-            Path(env["SESSION_FILE_PATH"]).mkdir(parents=True, exist_ok=True)
         return env
 
-    def _secret_key(self):
-        """Generated once per run folder and kept, so sessions survive a full stop and start."""
-        path = self.run_dir / "secret_key"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(50))
-        return path.read_text().strip()
-
     def _start_stores(self, env, ports):
-        """Redis for the Redis profiles (unless REDIS_URL names one), PostgreSQL with --db postgres;
-        each on a host of its own with --hosts. ``ports``: 3 for Redis, 3 for Sentinels, 1 for PostgreSQL."""
-        if self.profile in REDIS_PROFILES and not env.get("REDIS_URL"):
-            folder = self.run_dir / "redis"
-            if self.redis == "single":
-                primary = RedisServer(folder, ports[0], self.console, self._host("redis"))
-                self._start_store(primary)
-                env["REDIS_URL"] = primary.url
-            else:
-                primary = RedisServer(
-                    folder / "redis1", ports[0], self.console, self._host("redis1"), "redis1"
-                )
-                self._start_store(primary)
-                for k in (2, 3):
-                    name = f"redis{k}"
-                    replica_of = (primary.address, primary.port)
-                    self._start_store(
-                        RedisServer(
-                            folder / name, ports[k - 1], self.console, self._host(name), name, replica_of
-                        )
-                    )
-                sentinels = [
-                    RedisSentinel(
-                        folder / f"sentinel{k}",
-                        ports[2 + k],
-                        self.console,
-                        self._host(f"sentinel{k}"),
-                        f"sentinel{k}",
-                        (primary.address, primary.port),
-                    )
-                    for k in (1, 2, 3)
-                ]
-                wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
-                for sentinel in sentinels:
-                    self._start_store(sentinel)
-                env["REDIS_URL"] = f"redis://{RedisSentinel.SERVICE}/0"
-                env["REDIS_SENTINELS"] = ",".join(f"{s.address}:{s.port}" for s in sentinels)
-                # An acknowledged session write is on a replica too, so a failover cannot lose it.
-                env.setdefault("SESSION_REDIS_REPLICAS_ACK", "1")
+        """Redis when a session profile in use needs it (unless REDIS_URL names one), PostgreSQL with
+        --db postgres; each on a host of its own with --hosts. ``ports``: 3 for Redis, 3 for
+        Sentinels, 1 for PostgreSQL."""
+        if REDIS_PROFILES & {self.profile, *self.fallback_profiles()} and not env.get("REDIS_URL"):
+            env |= self._start_redis(ports)
         if self.db == "postgres":
             if env.get("DATABASE_URL"):
                 self.say("--db postgres: the servers use the throwaway cluster, not DATABASE_URL")
             postgres = PostgresCluster(ports[6], self.console, self._host("postgres"))
             self._start_store(postgres)
             env["DATABASE_URL"] = postgres.url()
+        return env
+
+    def _start_redis(self, ports):
+        """The Redis of the Redis profiles (one server, or a Sentinel group); the variables that
+        reach it. Data in RUN_DIR/redis, so that sessions survive a full stop and start."""
+        env = {}
+        folder = self.run_dir / "redis"
+        if self.redis == "single":
+            primary = RedisServer(folder, ports[0], self.console, self._host("redis"))
+            self._start_store(primary)
+            env["REDIS_URL"] = primary.url
+        else:
+            primary = RedisServer(folder / "redis1", ports[0], self.console, self._host("redis1"), "redis1")
+            self._start_store(primary)
+            for k in (2, 3):
+                name = f"redis{k}"
+                replica_of = (primary.address, primary.port)
+                self._start_store(
+                    RedisServer(folder / name, ports[k - 1], self.console, self._host(name), name, replica_of)
+                )
+            sentinels = [
+                RedisSentinel(
+                    folder / f"sentinel{k}",
+                    ports[2 + k],
+                    self.console,
+                    self._host(f"sentinel{k}"),
+                    f"sentinel{k}",
+                    (primary.address, primary.port),
+                )
+                for k in (1, 2, 3)
+            ]
+            wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
+            for sentinel in sentinels:
+                self._start_store(sentinel)
+            env["REDIS_URL"] = f"redis://{RedisSentinel.SERVICE}/0"
+            env["REDIS_SENTINELS"] = ",".join(f"{s.address}:{s.port}" for s in sentinels)
+            # An acknowledged session write is on a replica too, so a failover cannot lose it.
+            env["SESSION_REDIS_REPLICAS_ACK"] = self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1")
         return env
 
     def _start_store(self, store):
@@ -314,8 +307,9 @@ class Stack:
 
     def describe(self):
         servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)
+        reading = "".join(f", reading {f['profile']}'s sessions too" for f in self.session_fallbacks)
         return (
-            f"{self.url} - profile {self.profile}, {len(self.servers)} servers x {self.workers} "
+            f"{self.url} - profile {self.profile}{reading}, {len(self.servers)} servers x {self.workers} "
             f"workers ({servers}), {self.balance}, db {self.db}"
         )
 
@@ -344,7 +338,13 @@ class Stack:
                     "port": part.port,
                 }
             )
-        return {"profile": self.profile, "url": self.url, "parts": current_roles(parts)}
+        return {
+            "profile": self.profile,
+            "url": self.url,
+            "parts": current_roles(parts),
+            "session_fallbacks": self.session_fallbacks,
+            "key_id": self.env.get("SHOP_SECRET_KEY_ID") or None,
+        }
 
     def write_status(self):
         (self.run_dir / STATUS_FILE).write_text(json.dumps(self.status(), indent=2) + "\n")
@@ -386,9 +386,13 @@ class Stack:
         """Restart one server, or all of them one at a time; nginx serves from the others.
 
         ``env`` changes variables of the restarted servers from then on, as a rolling deploy of
-        new settings would (a new SECRET_KEY, say); ``self.env`` keeps the start's values.
+        new settings would (a new SECRET_KEY, say); ``self.env`` keeps the start's values. A new
+        SECRET_KEY without its SHOP_SECRET_KEY_ID gets the id the run folder knows it by, if any.
         Call it from a thread that lives as long as the stack (see ``children.command``).
         """
+        env = dict(env or {})
+        if env.get("SECRET_KEY") and "SHOP_SECRET_KEY_ID" not in env:
+            env["SHOP_SECRET_KEY_ID"] = self.keys.id_of(env["SECRET_KEY"])
         for target in self.servers if server is None else [self.server(server)]:
             with self._lock:
                 if self._stopping:
@@ -398,7 +402,7 @@ class Stack:
                 self._rotate(target, serving=False)
                 old_pid = target.pid
                 target.child.stop()
-                target.child.env.update(env or {})
+                target.update_env(env)
                 target.start()
                 target.wait_serving()
                 self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")

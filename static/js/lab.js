@@ -20,10 +20,15 @@
       probe.cart_items === expected.cartItems;
   }
 
-  function addCell(state, label, title) {
+  function addCell(state, label, title, detail) {
     const cell = document.createElement("li");
     cell.className = "cell " + state;
     cell.textContent = label;
+    if (detail) {
+      const small = document.createElement("small");
+      small.textContent = detail;
+      cell.appendChild(small);
+    }
     cell.title = title;
     strip.appendChild(cell);
   }
@@ -48,7 +53,13 @@
         const state = nothingToLose ? "neutral" : recognised(probe) ? "ok" : "lost";
         if (state !== "neutral") counts[state] += 1;
         const who = probe.authenticated ? probe.username : "anonymous";
-        addCell(state, probe.server, `${probe.server}:${probe.pid} saw ${who}, ${probe.cart_items} in cart`);
+        const key = probe.key_id || "unknown";
+        addCell(
+          state,
+          probe.server,
+          `${probe.server}:${probe.pid} (profile ${probe.profile}, key ${key}) saw ${who}, ${probe.cart_items} in cart`,
+          `${probe.profile} · ${key}`,
+        );
       } catch (error) {
         counts.failed += 1;
         addCell("failed", "error", String(error));

@@ -1,5 +1,5 @@
 """The session lab's scenarios, in the order they run for a profile: 1-7 on one machine, 8-11 on
-simulated hosts (network namespaces; they need root)."""
+simulated hosts (network namespaces; they need root), 12-13 live operations on one machine."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -8,6 +8,7 @@ from shop.stack.stack import PROFILES, REDIS_PROFILES
 
 from .continuity import kill_one, restart_all, round_robin
 from .hosts import host_cut_off, hosts, redis_failover, store_cut_off
+from .live_ops import rolling_key, switch
 from .races import concurrent_writes
 from .sticky import sticky
 from .stores import redis_restart, secret_keys
@@ -118,6 +119,27 @@ SCENARIOS = (
         "The Redis primary SIGKILLed while shoppers shop (Sentinel): what is unavailable, what is lost?",
         redis_failover,
         _only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+    ),
+    Scenario(
+        12,
+        "switch",
+        "switch profile",
+        "The running stack switched to other profiles and back while shoppers shop (db -> cache -> "
+        "signed_cookies -> cached_db -> db): logins and carts kept? And a restart with the new profile?",
+        switch,
+        {
+            "locmem": "locmem sessions cannot be moved by anything: each lives in one worker's memory, "
+            "and a switch away from it restarts every worker (runstack says so)"
+        },
+    ),
+    Scenario(
+        13,
+        "rolling_key",
+        "rolling key",
+        "The SECRET_KEY rotated server by server while shoppers shop: two-phase against naive "
+        "(the new key signing on one server before the others know it): logouts and flip-flops?",
+        rolling_key,
+        {"locmem": "locmem already loses sessions across servers and on every restart (scenarios 1 and 2)"},
     ),
 )
 BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}

@@ -278,7 +278,8 @@ def test_lab_continuity_burst(profile_stack, open_tab):
     tab.screenshot("burst")
     ok, lost = (tab.page.locator(f"#burst-strip li.cell.{state}").count() for state in ("ok", "lost"))
     tally = tab.page.locator("#burst-tally").inner_text()
-    servers = sorted(set(cells.all_inner_texts()))
+    labels = cells.all_inner_texts()  # each cell: the server, then "profile · key id"
+    servers = sorted({label.splitlines()[0] for label in labels})
     tab.save(
         "burst",
         {
@@ -293,6 +294,8 @@ def test_lab_continuity_burst(profile_stack, open_tab):
     )
 
     assert servers == [f"server{k}" for k in range(1, SERVERS + 1)], tally
+    key_id = profile_stack.env["SHOP_SECRET_KEY_ID"]
+    assert {label.splitlines()[1] for label in labels} == {f"{profile_stack.profile} · {key_id}"}
     assert tab.console_errors == []
     if profile_stack.profile == FORGETFUL:
         assert lost >= 1, tally

@@ -7,6 +7,7 @@ observed, so the lab's claims are checked in CI, not only under ``make lab``.
 import pytest
 
 from shop.lab.experiments.context import Context
+from shop.lab.experiments.live_ops import every_server
 from shop.lab.experiments.scenarios import BY_KEY
 
 pytestmark = pytest.mark.stack
@@ -113,3 +114,38 @@ def test_sticky_balancing_keeps_locmem_sessions_until_a_restart(run, stack):
     assert len(ip_hash["answered_by"]) == 1  # every client here is 127.0.0.1
     assert variants[0][0] == variants[0][1]
     assert after_restart == 0
+
+
+LOST = ("errors", "anonymous", "stale", "logouts", "lines_lost", "lines_back")
+
+
+@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
+def test_a_live_switch_keeps_every_session_and_a_restart_with_the_new_profile_does_not(run, stack):
+    """Quick form: db -> signed_cookies -> db (a server-side key becomes a cookie, and back) while
+    three shoppers shop; then the naive switch, every server restarted on signed_cookies."""
+    outcome = run("switch", stack)
+    print(f"\nswitch: {outcome.line}")
+    assert [step["to"] for step in outcome.details["switches"]] == ["signed_cookies", "db"]
+    assert all(step["every_server_on_it"] for step in outcome.details["switches"])
+    two_phase, naive = outcome.details["two_phase"]["totals"], outcome.details["naive"]["totals"]
+    assert two_phase["requests"] > 30, two_phase
+    failures = [step for shopper in outcome.details["two_phase"]["shoppers"] for step in shopper["failures"]]
+    assert {name: two_phase[name] for name in LOST} == dict.fromkeys(LOST, 0), failures
+    assert naive["logouts"] == naive["shoppers"] == 3, naive
+    assert naive["lines_lost"] >= 9, naive  # each shopper had at least its first three lines
+    assert stack.profile == "db" and {p for p, _ in every_server(stack).values()} == {"db"}
+
+
+@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
+def test_a_two_phase_key_rotation_keeps_every_session_and_a_naive_rolling_one_does_not(run, stack):
+    outcome = run("rolling_key", stack)
+    print(f"\nrolling key: {outcome.line}")
+    two_phase, naive = outcome.details["two_phase"]["totals"], outcome.details["naive"]["totals"]
+    assert two_phase["kept"] == two_phase["probes"] > 30, two_phase
+    assert (two_phase["logouts"], two_phase["flip_flops"], two_phase["errors"]) == (0, 0, 0), two_phase
+    # Under db a server still on the old key cannot decode a session the new key signed: anonymous
+    # there, and signed in again on the next server that has the new key.
+    assert naive["anonymous"] > 0 and naive["flip_flops"] > 0, naive
+    before, after = outcome.details["key_ids_before"], outcome.details["key_ids_after"]
+    new_ids = {key_id for _, key_id in after.values()}
+    assert len(new_ids) == 1 and not new_ids & {key_id for _, key_id in before.values()}

@@ -16,6 +16,7 @@ def test_probe_follows_the_contract(shopper_client, product, settings):
         "pid": os.getpid(),
         "engine": "django.contrib.sessions.backends.db",
         "profile": "db",
+        "key_id": None,
         "authenticated": True,
         "username": "alice",
         "cart_items": 2,
@@ -31,10 +32,21 @@ def test_probe_sees_an_anonymous_visitor(client):
         "pid": 0,
         "engine": "django.contrib.sessions.backends.db",
         "profile": "db",
+        "key_id": None,
         "authenticated": False,
         "username": None,
         "cart_items": 0,
     }
+
+
+@pytest.mark.django_db
+def test_probe_names_the_signing_key_by_its_public_id_only(client, settings):
+    settings.SHOP_SECRET_KEY_ID = "3f9a1c07"
+    answer = client.get("/lab/probe")
+    assert answer.json()["key_id"] == "3f9a1c07"
+    assert settings.SECRET_KEY not in answer.content.decode()
+    page = client.get("/lab/").content.decode()
+    assert '<code data-testid="lab-key-id">3f9a1c07</code>' in page
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """``manage.py runstack`` as a person runs it: started, signalled, restarted, and left clean."""
 
+import json
 import os
 import re
 import signal
@@ -149,6 +150,7 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
         "nginx.conf",
         "redis",
         "secret_key",
+        "secret_key.id",
         "static",
         "tmp",
     ]
@@ -184,6 +186,65 @@ def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_pa
     )
     assert orphan_request.wait(30) == 1
     assert "no runstack is running from" in orphan_request.stdout.read()
+
+
+def run_command(*args):
+    """``manage.py`` with ``args`` to its end: (exit status, everything it printed)."""
+    command = manage(*args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = command.communicate(timeout=300)[0]
+    return command.returncode, output
+
+
+def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_full_restart(tmp_path, runstack):
+    run_dir = tmp_path / "run"
+    first = runstack(run_dir, "--profile", "db", "--servers", "2", "--workers", "1")
+    browser = Browser(first.wait_for(READY).group(1))
+    fields = {"username": "mover", "password1": PASSWORD, "password2": PASSWORD}
+    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status_code == 302
+    page, product_id = products_for_sale(browser)[0]
+    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status_code == 302
+    key_before = browser.probe()["key_id"]
+
+    status, output = run_command("runstack", "--switch-profile", "signed_cookies", "--run-dir", str(run_dir))
+    assert status == 0, output
+    assert "phase 1: every server reads signed cookies too, still writing db's store" in output
+    assert "Switched from db to signed_cookies" in output
+    probes = [browser.probe() for _ in range(4)]
+    seen = {(probe["profile"], probe["username"], probe["cart_items"]) for probe in probes}
+    assert seen == {("signed_cookies", "mover", 3)}
+
+    status, output = run_command("runstack", "--rotate-secret-key", "--run-dir", str(run_dir))
+    assert status == 0, output
+    assert "phase 2: every server signs with" in output
+    probes = [browser.probe() for _ in range(4)]
+    assert len({p["key_id"] for p in probes}) == 1 and probes[0]["key_id"] != key_before
+    assert {(p["username"], p["cart_items"]) for p in probes} == {("mover", 3)}
+    assert (run_dir / "secret_key.previous").stat().st_mode & 0o777 == 0o600
+
+    status, output = run_command("runstack", "--status", "--run-dir", str(run_dir))
+    state = json.loads(output)
+    assert (state["profile"], state["key_id"]) == ("signed_cookies", probes[0]["key_id"])
+    assert [fallback["profile"] for fallback in state["session_fallbacks"]] == ["db"]
+    status, output = run_command("runstack", "--switch-profile", "signed_cookies", "--run-dir", str(run_dir))
+    assert status == 1 and "the stack already runs profile signed_cookies" in output
+
+    first.process.send_signal(signal.SIGTERM)
+    assert first.finish() == 0, first.output
+    # A full stop and start: the same key, the old one still accepted, db's store still read.
+    second = runstack(run_dir, "--profile", "signed_cookies", "--servers", "2", "--workers", "1")
+    assert "reading db's sessions too" in second.wait_for(READY).string
+    browser.base_url = second.wait_for(READY).group(1).rstrip("/")  # cookies ignore the port
+    probe = browser.probe()
+    assert (probe["username"], probe["cart_items"], probe["key_id"]) == ("mover", 3, probes[0]["key_id"])
+    second.process.send_signal(signal.SIGTERM)
+    assert second.finish() == 0, second.output
+
+    status, output = run_command("runstack", "--rotate-secret-key", "--run-dir", str(run_dir))
+    assert status == 1 and f"no runstack is running from {run_dir}" in output
+    status, output = run_command("runstack", "--switch-profile", "locmem", "--run-dir", str(run_dir))
+    assert status == 1 and "no switch to locmem keeps sessions" in output
+    status, output = run_command("runstack", "--switch-profile", "memcached", "--run-dir", str(run_dir))
+    assert status == 2 and "invalid choice: 'memcached'" in output
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path, stack_database):

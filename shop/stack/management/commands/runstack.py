@@ -1,4 +1,5 @@
 import argparse
+import functools
 import json
 import os
 import re
@@ -7,8 +8,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from shop.stack import control
 from shop.stack.children import StackError
 from shop.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
+from shop.stack.live import SESSION_FALLBACKS_FILE
 from shop.stack.nginx import BALANCES
 from shop.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack, running_status
 
@@ -52,9 +55,28 @@ stopping and restarting:
   restarts servers of the stack running from --run-dir while nginx keeps serving: it
   writes RUN_DIR/{RESTART_REQUEST} and sends SIGUSR1 to that runstack process.
 
+live operations (on the stack running from --run-dir; each waits until done, prints what
+  the stack does and exits 0, or 1 with the reason):
+  `--switch-profile P` moves every server to profile P while it serves, in two rolling
+  phases: first every server, one at a time, also reads P's store while still writing the
+  old one; then every server, one at a time, writes P's store and reads the old one too.
+  A shopper whose requests reach servers of both phases keeps the login and the cart. A
+  session found in the old store moves to P's; the old store stays read until
+  SESSION_COOKIE_AGE after the switch (its sessions have all expired by then), also across
+  a full stop and start (RUN_DIR/{SESSION_FALLBACKS_FILE}). Works between any two of file,
+  db, cache, cached_db and signed_cookies (starting Redis when P needs it); from locmem it
+  loses every session (each lives in one worker's memory), and to locmem it is refused.
+  `--rotate-secret-key` gives every server a new SECRET_KEY in two rolling phases: first
+  every server accepts the new key as a fallback, then every server signs with it and
+  accepts the old one until SESSION_COOKIE_AGE has passed. Not with SECRET_KEY in the
+  environment. /lab/probe's key_id names the key each server signs with.
+  Requests go through RUN_DIR/{control.REQUESTS}/ and SIGUSR1, like --restart.
+
 run folder (default {DEFAULT_RUN_DIR}):
   nginx.conf (rendered from nginx/shop.conf.template), logs/access.log and logs/error.log
-  (nginx), static/ (collectstatic, served by nginx), secret_key, stack.pid, and with --tls
+  (nginx), static/ (collectstatic, served by nginx), secret_key (mode 600) and
+  secret_key.id (its public id, random), secret_key.previous (keys rotated out, still
+  accepted; mode 600), stack.pid, and with --tls
   tls/cert.pem and tls/key.pem (made once with openssl, like secret_key; trust cert.pem in a
   client, or accept the browser's warning). nginx also answers GET /nginx/ping itself, for
   benchmarks without Django.
@@ -71,8 +93,10 @@ Run the shop the way it is deployed, on this machine: collect static files and m
 start N gunicorn servers (SHOP_SERVER_NAME=server1..N, W sync workers each, on free
 127.0.0.1 ports), and nginx in front of them on 127.0.0.1:PORT as the load balancer,
 serving /static/ itself. Every server runs config.settings.<PROFILE>, so --profile alone
-decides where sessions live. Waits until /healthz answers through nginx, prints the URL,
-and streams every child's output prefixed with its name ([server1], [nginx], [redis])."""
+decides where sessions live (for SESSION_COOKIE_AGE after a --switch-profile to PROFILE, the
+servers run config.settings.migrating, which also reads the earlier profile's store). Waits
+until /healthz answers through nginx, prints the URL, and streams every child's output
+prefixed with its name ([server1], [nginx], [redis])."""
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         kwargs.update(formatter_class=Formatter, epilog=EPILOG)
@@ -147,10 +171,33 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
             help="do not start a stack: restart SERVER (or every server) of the one "
             "already running from --run-dir",
         )
+        parser.add_argument(
+            "--switch-profile",
+            choices=PROFILES,
+            metavar="PROFILE",
+            help="do not start a stack: switch the one running from --run-dir to PROFILE "
+            "while it serves, keeping every session (see below)",
+        )
+        parser.add_argument(
+            "--rotate-secret-key",
+            action="store_true",
+            help="do not start a stack: give the one running from --run-dir a new SECRET_KEY "
+            "while it serves, keeping every session (see below)",
+        )
 
     def handle(self, *args, **options):
         if options["restart"]:
             return self.request_restart(options["run_dir"], options["restart"])
+        if options["switch_profile"]:
+            if options["switch_profile"] == "locmem":
+                raise CommandError(
+                    "--switch-profile locmem: no switch to locmem keeps sessions (each would live in one "
+                    "worker process's memory); start a stack with --profile locmem instead"
+                )
+            request = {"action": "switch_profile", "profile": options["switch_profile"]}
+            return self.request(options["run_dir"], request)
+        if options["rotate_secret_key"]:
+            return self.request(options["run_dir"], {"action": "rotate_secret_key"})
         if options["status"]:
             return self.print_status(options["run_dir"])
         if options["partition"] or options["heal"]:
@@ -181,7 +228,8 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
         self.start(stack)
         self.stdout.write(
             self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
-            + f"`manage.py runstack --restart [serverK]` restarts servers (runstack pid {os.getpid()})."
+            + "`manage.py runstack --restart [serverK]` restarts servers, `--switch-profile P` and "
+            + f"`--rotate-secret-key` change the running stack (runstack pid {os.getpid()})."
         )
         self.serve(stack)
         if stack.failure:
@@ -213,22 +261,45 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
             while pending and not stack.stopped.is_set():
                 signum = pending.pop(0)
                 if signum == signal.SIGUSR1:
-                    self.restart(stack)
+                    self.carry_out_requests(stack)
                 else:
                     stack.say(f"{signal.Signals(signum).name} received: stopping")
                     stack.stop()
 
-    def restart(self, stack):
-        request = stack.run_dir / RESTART_REQUEST
+    def carry_out_requests(self, stack):
+        """What other runstack processes asked for: a restart, switches and rotations, in turn."""
+        restart = stack.run_dir / RESTART_REQUEST
+        if restart.exists():
+            which = restart.read_text().strip()
+            restart.unlink()
+            try:
+                stack.restart(None if which == "all" else which)
+            except StackError as error:
+                stack.say(f"restart of {which} failed: {error}")
+        for path in control.pending(stack.run_dir):
+            result = control.answer(path, functools.partial(self.live_operation, stack))
+            stack.say(("" if result["ok"] else "FAILED: ") + result["message"])
+
+    def live_operation(self, stack, request, progress):
+        def say(line):
+            stack.say(line)
+            progress(line)
+
+        if request.get("action") == "switch_profile":
+            return stack.switch_profile(request["profile"], say)
+        if request.get("action") == "rotate_secret_key":
+            return stack.rotate_secret_key(say)
+        raise StackError(f"unknown request {request!r}")
+
+    def request(self, run_dir, request):
+        """Ask the runstack of ``run_dir`` for a live operation; print its progress and its answer."""
         try:
-            which = request.read_text().strip()
-            request.unlink()
-        except FileNotFoundError:
-            which = "all"
-        try:
-            stack.restart(None if which == "all" else which)
+            result = control.send(run_dir, request, self.stdout.write)
         except StackError as error:
-            stack.say(f"restart of {which} failed: {error}")
+            raise CommandError(error) from None
+        if not result["ok"]:
+            raise CommandError(result["message"])
+        self.stdout.write(self.style.SUCCESS(result["message"]))
 
     def print_status(self, run_dir):
         status = running_status(run_dir)
@@ -250,13 +321,8 @@ and streams every child's output prefixed with its name ([server1], [nginx], [re
     def request_restart(self, run_dir, which):
         if which != "all" and not re.fullmatch(r"server\d+", which):
             raise CommandError(f"--restart takes a server name such as server2, not {which!r}")
-        try:
-            pid = int((run_dir / "stack.pid").read_text())
-            with open(f"/proc/{pid}/cmdline", "rb") as file:
-                running = b"runstack" in file.read()
-        except (FileNotFoundError, ValueError):
-            running = False
-        if not running:
+        pid = control.runstack_pid(run_dir)
+        if pid is None:
             raise CommandError(f"no runstack is running from {run_dir}")
         (run_dir / RESTART_REQUEST).write_text(which)
         os.kill(pid, signal.SIGUSR1)

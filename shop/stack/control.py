@@ -1,0 +1,92 @@
+"""Requests to a running ``runstack`` from another process, and their answers.
+
+The requester writes ``RUN_DIR/requests/<name>.json`` and sends SIGUSR1 to the runstack process
+(its pid is in ``RUN_DIR/stack.pid``). runstack carries the request out in its main thread,
+appending what it does to ``<name>.log``, and writes ``<name>.done``: ``{"ok", "message"}``. The
+requester prints the log as it grows and returns the answer; it stops waiting if runstack dies.
+"""
+
+import json
+import os
+import secrets
+import signal
+import time
+from pathlib import Path
+
+from .children import StackError
+
+REQUESTS = "requests"
+
+
+def runstack_pid(run_dir):
+    """The pid of the runstack process running from ``run_dir``, or None."""
+    try:
+        pid = int((Path(run_dir) / "stack.pid").read_text())
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return pid if b"runstack" in file.read() else None
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def write_atomically(path, text):
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+def send(run_dir, request, show):
+    """Hand ``request`` (a dict) to the runstack of ``run_dir``, ``show`` each line of its progress,
+    and return its answer ``{"ok", "message"}``. StackError when no runstack runs there or it stops."""
+    pid = runstack_pid(run_dir)
+    if pid is None:
+        raise StackError(f"no runstack is running from {run_dir}")
+    folder = Path(run_dir) / REQUESTS
+    folder.mkdir(exist_ok=True)
+    base = folder / f"{time.time_ns()}-{secrets.token_hex(3)}"
+    log, done = base.with_suffix(".log"), base.with_suffix(".done")
+    write_atomically(base.with_suffix(".json"), json.dumps(request))
+    os.kill(pid, signal.SIGUSR1)
+    shown = 0
+    try:
+        while True:
+            finished = done.exists()  # before reading the log, so that no last line is missed
+            if log.exists():
+                text = log.read_text()
+                complete = text[: text.rfind("\n") + 1]
+                for line in complete[shown:].splitlines():
+                    show(line)
+                shown = len(complete)
+            if finished:
+                return json.loads(done.read_text())
+            if runstack_pid(run_dir) != pid:
+                raise StackError(f"runstack (pid {pid}) stopped before it answered")
+            time.sleep(0.2)
+    finally:
+        log.unlink(missing_ok=True)
+        done.unlink(missing_ok=True)
+
+
+def pending(run_dir):
+    """The request files waiting in ``run_dir``, oldest first."""
+    return sorted((Path(run_dir) / REQUESTS).glob("*.json"))
+
+
+def answer(path, carry_out):
+    """Carry out the request in ``path`` with ``carry_out(request, progress)``, which returns a
+    message or raises StackError; write the log and the answer beside it."""
+    request = json.loads(path.read_text())
+    path.unlink()
+    with open(path.with_suffix(".log"), "a") as log:
+
+        def progress(line):
+            log.write(line + "\n")
+            log.flush()
+
+        try:
+            result = {"ok": True, "message": carry_out(request, progress)}
+        except StackError as error:
+            result = {"ok": False, "message": str(error)}
+        except Exception as error:  # a failed request must not stop the stack: the requester hears why
+            result = {"ok": False, "message": f"{type(error).__name__}: {error}"}
+    write_atomically(path.with_suffix(".done"), json.dumps(result))
+    return result
