@@ -13,6 +13,7 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 from shop.catalog.models import Category, Product
 from shop.stack.children import find_binary
@@ -75,6 +76,12 @@ def static_files_without_a_manifest(settings):
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }
+
+
+@pytest.fixture(autouse=True)
+def no_cached_catalog():
+    """Rendered catalog fragments live in this process's memory: none may leak between tests."""
+    caches["catalog"].clear()
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ wsgi_app = "config.wsgi:application"
 # answer "Connection: close"), so consecutive requests reach different workers of a server.
 # That is what the locmem profile needs to show sessions lost between workers, not only
 # between servers. nginx in front buffers slow clients, which sync workers cannot afford.
+# gthread with 2 threads and nginx's keep-alive measured faster (docs/BENCHMARKS.md, "Worker
+# class"), but replicas.py's WAIT and locmem rely on one request per process at a time.
 worker_class = "sync"
 # Django is imported once per server, before forking: workers start (and restart) fast and
 # share memory. A code change therefore needs a full server restart (runstack restarts the

@@ -57,7 +57,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # CACHES
 # ------------------------------------------------------------------------------
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered catalog fragments (shop/catalog/fragments.py), in each worker's own memory: cheap
+    # to rebuild, so never worth a round trip to a shared store. The catalog version in the
+    # database says when they are stale; TIMEOUT only bounds how long a change made behind the
+    # app's back (raw SQL) stays unseen. About 15 KB a page: MAX_ENTRIES bounds the memory.
+    "catalog": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "catalog",
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
+}
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_CACHE = {
     "BACKEND": "django_redis.cache.RedisCache",
@@ -130,6 +142,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # No session cookie, no session to read: an anonymous user (lets catalog pages be shared).
+    "shop.accounts.middleware.anonymous_without_session",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A signed-in session must name a live Device record: how one session alone can be ended.
     "shop.accounts.devices.device_check",

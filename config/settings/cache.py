@@ -8,5 +8,5 @@ from .base import *  # noqa: F403
 
 SHOP_PROFILE = "cache"
 SESSION_ENGINE = "shop.core.session_backends.cache"
-CACHES = {"default": REDIS_CACHE}  # noqa: F405
+CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
 SHOP_SESSION_LOCK_STORE = "redis"

@@ -7,5 +7,5 @@ from .base import *  # noqa: F403
 
 SHOP_PROFILE = "cached_db"
 SESSION_ENGINE = "shop.core.session_backends.cached_db"
-CACHES = {"default": REDIS_CACHE}  # noqa: F405
+CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
 SHOP_SESSION_LOCK_STORE = "redis"

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.cart_detail, name="detail"),
     path("add/<int:product_id>/", views.cart_add, name="add"),
     path("remove/<int:product_id>/", views.cart_remove, name="remove"),
+    path("csrf/", views.csrf_token, name="csrf"),
 ]

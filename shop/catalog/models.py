@@ -51,3 +51,17 @@ class Product(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:product_detail", args=[self.slug])
+
+
+class CatalogVersion(models.Model):
+    """One row whose ``number`` changes whenever anything a catalog page shows changes.
+
+    Rendered catalog fragments are cached per worker process and stamped with the number
+    they were rendered at (shop/catalog/fragments.py). The row lives in the database because
+    that is the one store every server of every profile shares. See shop/catalog/version.py.
+    """
+
+    number = models.PositiveBigIntegerField()
+
+    def __str__(self):
+        return f"catalog version {self.number}"

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from shop.catalog import version as catalog_version
 from shop.catalog.models import Product
 
 from .models import Order, OrderItem
@@ -59,5 +60,8 @@ def _place_order(user, cart, shipping, checkout_token):
         )
         for line in cart  # in the order the shopper saw them, not the locking order
     )
+    # The product pages show the stock, and the UPDATEs above sent no signals. Last, so that
+    # the version row is locked (on PostgreSQL) only for the rest of this transaction.
+    catalog_version.bump()
     cart.clear()
     return order

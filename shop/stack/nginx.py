@@ -8,10 +8,14 @@ import subprocess
 from django.conf import settings
 from django.template import Context, Engine
 
+from shop.catalog import csrf_slot
+
 from .children import Child, StackError
 from .services import binary
 
 TEMPLATE = settings.BASE_DIR / "nginx" / "shop.conf.template"
+# Rendered next to nginx.conf, which includes it.
+INCLUDED_TEMPLATES = {"catalog_cache.conf": settings.BASE_DIR / "nginx" / "catalog_cache.conf.template"}
 BALANCES = ("round_robin", "ip_hash", "sticky_cookie")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -25,23 +29,25 @@ def render_config(run_dir, port, servers, balance, tls=None):
     for folder in ("logs", *(f"tmp/{name}" for name in TEMP_PATHS)):
         (run_dir / folder).mkdir(parents=True, exist_ok=True)
     # A config file is not HTML: nothing may be escaped.
-    template = Engine(autoescape=False).from_string(TEMPLATE.read_text())
-    text = template.render(
-        Context(
-            {
-                "run_dir": run_dir,
-                "static_root": run_dir / "static",
-                "port": port,
-                "servers": servers,
-                "balance": balance,
-                "session_cookie": session_cookie(secure=bool(tls)),
-                "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
-                "user": pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
-            }
-        )
+    engine = Engine(autoescape=False)
+    context = Context(
+        {
+            "run_dir": run_dir,
+            "static_root": run_dir / "static",
+            "port": port,
+            "servers": servers,
+            "balance": balance,
+            "session_cookie": session_cookie(secure=bool(tls)),
+            "csrf_slot": csrf_slot.SLOT,
+            "csrf_slot_header": csrf_slot.HEADER,
+            "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
+            "user": pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
+        }
     )
+    for name, template in INCLUDED_TEMPLATES.items():
+        (run_dir / name).write_text(engine.from_string(template.read_text()).render(context))
     path = run_dir / "nginx.conf"
-    path.write_text(text)
+    path.write_text(engine.from_string(TEMPLATE.read_text()).render(context))
     return path
 
 

@@ -205,3 +205,15 @@ def test_a_deleted_product_leaves_the_cart_and_its_count(client, product):
     page = client.get("/cart/")
     assert "Your cart is empty." in page.text
     assert header_count(page) == 0
+
+
+def test_the_csrf_endpoint_gives_a_token_and_its_cookie_and_reads_no_session(product):
+    """What nginx asks for to fill a cached product page's form (shop/catalog/csrf_slot.py)."""
+    browser = Client(enforce_csrf_checks=True)
+    response = browser.get("/cart/csrf/")
+    assert response.status_code == 204
+    assert "no-store" in response["Cache-Control"]
+    assert list(response.cookies) == ["csrftoken"]
+    token = response["X-CSRF-Token"]
+    assert add(browser, product, 1, csrfmiddlewaretoken=token).status_code == 302
+    assert stored(browser) == {str(product.pk): 1}

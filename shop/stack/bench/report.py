@@ -16,6 +16,8 @@ RATIO_TARGETS = [
     ("add-to-cart vs /healthz", "cache", "add", "healthz", 0.7),
     ("add-to-cart vs /healthz", "db", "add", "healthz", 0.5),
     ("catalog list vs /healthz", "*", "list", "healthz", 0.6),
+    ("product page, logged in, vs /healthz", "*", "detail", "healthz", 0.6),
+    ("catalog list without a cookie, from nginx's cache, vs /healthz", "*", "anon", "healthz", 5.0),
 ]
 RSS_LIMIT_MB = 80
 SCALE_LIMIT = 2.0
@@ -134,9 +136,12 @@ def generated_markdown(results):
         "much less.\n",
         "**Versions:** " + ", ".join(f"{name} {value}" for name, value in v.items() if value) + ".\n",
         f"**Topology:** wrk → nginx (keep-alive from wrk) → {o['servers']} gunicorn servers × "
-        f"{o['workers']} sync workers (a new upstream connection per request) → the profile's store; "
-        "SQLite in WAL mode unless the "
-        "stage says `@postgres`; nginx and gunicorn access logs on, as deployed.\n",
+        f"{o['workers']} sync workers (a new upstream connection per request; `@gthread` and "
+        "`@threads2` stages: threaded workers, kept connections) → the profile's store; SQLite in WAL "
+        "mode unless the "
+        "stage says `@postgres`; nginx and gunicorn access logs on, as deployed"
+        + ("; the stacks ran side by side, their cells interleaved" if o.get("side_by_side") else "")
+        + ".\n",
         "### Requests per second (ratio to `/healthz` of the same stack)\n",
         ratio_matrix(results["stages"]),
         "### Targets\n",

@@ -30,7 +30,7 @@ VERSION = re.compile(r"[/= ]v?(\d+\.\d+[^\s\]]*)")
 SCALE_CELLS = ("healthz", "list", "search")
 SCALE_DURATION = 2.5
 RECORDED_OPTIONS = ("mode", "profiles", "db", "cells", "duration", "runs", "warmup", "connections", "servers")
-RECORDED_OPTIONS += ("workers", "scale", "growth", "session_rows")
+RECORDED_OPTIONS += ("workers", "scale", "growth", "session_rows", "side_by_side")
 
 
 def run(options, say, save=lambda results: None):
@@ -47,13 +47,18 @@ def run(options, say, save=lambda results: None):
         "stages": [],
     }
     try:
-        for text in options["profiles"]:
-            stage = Stage.parse(text, options["db"])
+        stages = [Stage.parse(text, options["db"]) for text in options["profiles"]]
+        for stage in stages:
             if options.get("cells"):
                 stage.cells = tuple(cell for cell in stage.cells if cell in {"healthz", *options["cells"]})
-            say(f"{stage.name}: starting the stack ({options['servers']} x {options['workers']} workers)")
-            results["stages"].append(profile_stage(stage, options, folder, say, results))
-            say(report.text_table(results["stages"][-1]))
+        # Side by side: every stack up at once, their cells interleaved, so that the load from
+        # elsewhere on the machine falls on all of them alike (comparing settings, not profiles).
+        for group in [stages] if options.get("side_by_side") else [[stage] for stage in stages]:
+            names = ", ".join(stage.name for stage in group)
+            say(f"{names}: starting the stack ({options['servers']} x {options['workers']} workers)")
+            results["stages"] += profile_stages(group, options, folder, say, results)
+            for stage in results["stages"][-len(group) :]:
+                say(f"{stage['name']}:\n{report.text_table(stage)}")
             save(results)
         if options["scale"]:
             say(f"catalog at scale: seeding {SCALE_PRODUCTS[1]:,} products (takes a while)")
@@ -74,15 +79,16 @@ def run(options, say, save=lambda results: None):
     return results
 
 
-def profile_stage(stage, options, folder, say, results):
-    with running([stage], options, folder):
-        run_cells([stage], options, folder, say)
-        stage.results["session_check"] = stage.session_check()
-        stage.results["round_trips"] = round_trips(stage.stack)
-        stage.results["memory"] = worker_memory(stage.stack)
-        if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
-            results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)
-    return stage.as_dict()
+def profile_stages(stages, options, folder, say, results):
+    with running(stages, options, folder):
+        run_cells(stages, options, folder, say)
+        for stage in stages:
+            stage.results["session_check"] = stage.session_check()
+            stage.results["round_trips"] = round_trips(stage.stack)
+            stage.results["memory"] = worker_memory(stage.stack)
+            if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
+                results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)
+    return [stage.as_dict() for stage in stages]
 
 
 def scale_stages(options, folder, say):

@@ -25,14 +25,17 @@ CELLS = {
     "nosession": "GET /lab/probe, no cookie: the same view without a session",
     "session": "GET /lab/probe, anonymous cart: + the engine's read",
     "probe": "GET /lab/probe, logged in: session + user",
+    "anon": "GET /, no cookie: catalog list from nginx's micro-cache",
+    "anondetail": "GET /p/<slug>/, no cookie: cached product page + its CSRF subrequest",
     "list": "GET /: catalog list, logged in",
     "detail": "GET /p/<slug>/: product page, logged in",
     "add": "POST /cart/add/<id>/: session write, logged in",
     "cart": "GET /cart/: 3 lines, logged in",
     "search": "GET /?q=oak: catalog search, logged in",
 }
-PROFILE_CELLS = ("nginx", "healthz", "nosession", "session", "probe", "list", "detail", "add", "cart")
-COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe"}
+PROFILE_CELLS = ("nginx", "healthz", "nosession", "session", "probe", "anon", "anondetail", "list", "detail")
+PROFILE_CELLS += ("add", "cart")
+COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe", "anon": "/"}
 PATHS = {"session": "/lab/probe", "probe": "/lab/probe", "list": "/", "cart": "/cart/", "search": "/?q=oak"}
 VARIANTS = {
     "postgres": {"db": "postgres"},
@@ -40,6 +43,11 @@ VARIANTS = {
     "sentinel-nowait": {"redis": "sentinel", "env": {"SESSION_REDIS_REPLICAS_ACK": "0"}},
     "nolock": {"env": {"SHOP_SESSION_LOCKS": "0"}},
     "nodevice": {"env": {"SHOP_DEVICE_CHECKS": "0"}},
+    # gunicorn's worker class against config/gunicorn.conf.py's sync workers (a new upstream
+    # connection per request): threaded workers keep nginx's connections open (its upstream
+    # keepalive), with one thread (one request per process, as sync) or two.
+    "gthread": {"env": {"GUNICORN_CMD_ARGS": "-k gthread --threads 1"}},
+    "threads2": {"env": {"GUNICORN_CMD_ARGS": "-k gthread --threads 2"}},
 }
 PRODUCTS_SQL = (
     "import json; from shop.catalog.models import Product; print(json.dumps(list(Product.objects"
@@ -68,7 +76,9 @@ class Stage:
     def parse(cls, text, db="sqlite"):
         """``db``, or a profile in another setting: ``db@postgres``, ``cache@sentinel`` (a Redis group
         behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without),
-        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request)."""
+        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request),
+        ``db@gthread``, ``db@threads2`` (gthread workers with 1 or 2 threads and nginx's upstream
+        keep-alive, instead of config/gunicorn.conf.py's sync workers)."""
         profile, _, variant = text.partition("@")
         if variant and variant not in VARIANTS:
             raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
@@ -99,6 +109,8 @@ class Stage:
                 requests += [Request("POST", f"/cart/add/{pk}/", cookie, body) for _, pk in cart]
             elif cell == "detail":
                 requests += [Request("GET", page, cookie) for page, _ in cart]
+            elif cell == "anondetail":
+                requests += [Request("GET", page) for page, _ in cart]
             else:
                 requests.append(Request("GET", PATHS[cell], cookie))
         return requests

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.text import slugify
 
+from shop.catalog import version
 from shop.catalog.models import Category, Product
 
 # fmt: off
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             ignore_conflicts=True,
         )
         added = Product.objects.count() - before
+        version.bump()  # bulk inserts send no signals
         self.stdout.write(f"Catalog: {added} products added, {before + added} in all.")
 
     @staticmethod

@@ -58,7 +58,9 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
             type=stage_list,
             help="comma-separated stages: PROFILE, PROFILE@postgres, or a Redis profile @sentinel (a Redis "
             f"group, writes WAIT for a replica) or @sentinel-nowait, PROFILE@nolock (no per-session lock), "
-            f"PROFILE@nodevice (no Device check) (full: {','.join(FULL_PROFILES)})",
+            "PROFILE@nodevice (no Device check), PROFILE@gthread or PROFILE@threads2 (gthread workers with "
+            "1 or 2 threads, upstream keep-alive) "
+            f"(full: {','.join(FULL_PROFILES)})",
         )
         add("--cells", type=stage_list, help="only these cells (and the /healthz baseline), e.g. add,list")
         add("--db", choices=DATABASES, default="sqlite", help="database of stages named without @ (sqlite)")
@@ -87,6 +89,12 @@ sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
         add("--write-docs", action="store_true", help="update the generated part of docs/BENCHMARKS.md")
         add("--from-json", type=Path, help="run nothing: report (and --write-docs) a saved result")
         add("--keep", action="store_true", help="keep the run folders and the stacks' logs")
+        add(
+            "--side-by-side",
+            action="store_true",
+            help="start every --profiles stage at once and interleave their cells (to compare settings, "
+            "e.g. db,db@gthread)",
+        )
 
     def handle(self, *args, **options):
         saved = options["from_json"]
