@@ -33,8 +33,10 @@ CELLS = {
     "cart": "GET /cart/: 3 lines, logged in",
     "search": "GET /?q=oak: catalog search, logged in",
 }
-PROFILE_CELLS = ("nginx", "healthz", "nosession", "session", "probe", "anon", "anondetail", "list", "detail")
-PROFILE_CELLS += ("add", "cart")
+PROFILE_CELLS = (
+    *("nginx", "healthz", "nosession", "session", "probe"),
+    *("anon", "anondetail", "list", "detail", "add", "cart"),
+)
 COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe", "anon": "/"}
 PATHS = {"session": "/lab/probe", "probe": "/lab/probe", "list": "/", "cart": "/cart/", "search": "/?q=oak"}
 VARIANTS = {
