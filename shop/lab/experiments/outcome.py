@@ -34,6 +34,11 @@ class Outcome:
     note: str = ""
     details: dict = field(default_factory=dict)
 
+    @property
+    def counts(self):
+        """[(good, total), ...], one pair per part."""
+        return [(part.good, part.total) for part in self.parts]
+
 
 @dataclass
 class Cell:

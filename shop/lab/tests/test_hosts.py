@@ -9,27 +9,10 @@ import subprocess
 
 import pytest
 
-from shop.lab.experiments.context import Context
-from shop.lab.experiments.scenarios import BY_KEY
 from shop.stack.children import port_is_free, wait_until
 from shop.stack.client import Shopper, products_for_sale
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def run(start_stack):
-    def run_scenario(key, stack):
-        ctx = Context(
-            stack, probes=9, trials=3, quick=True, start_stack=start_stack, progress=lambda text: None
-        )
-        return BY_KEY[key].run(ctx)
-
-    return run_scenario
-
-
-def counts(outcome):
-    return [(part.good, part.total) for part in outcome.parts]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +20,7 @@ def counts(outcome):
 )
 def test_file_sessions_are_lost_across_hosts_and_db_sessions_are_kept(run, stack):
     outcome = run("hosts", stack)
-    [(kept, total)] = counts(outcome)
+    [(kept, total)] = outcome.counts
     assert {probe["host"] for probe in outcome.details["probes"]} == {"host1", "host2", "host3"}
     if stack.profile == "file":
         assert kept < total / 2, "each host has its own session folder"
@@ -47,7 +30,7 @@ def test_file_sessions_are_lost_across_hosts_and_db_sessions_are_kept(run, stack
 
 @pytest.mark.parametrize("stack", [{"profile": "db", "hosts": True}], indirect=True)
 def test_a_partitioned_server_host_costs_no_failed_get(run, stack):
-    (answered, gets), (kept, probes) = counts(run("host_cut", stack))
+    (answered, gets), (kept, probes) = run("host_cut", stack).counts
     assert answered == gets and kept == probes
 
 

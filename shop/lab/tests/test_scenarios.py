@@ -6,34 +6,15 @@ observed, so the lab's claims are checked in CI, not only under ``make lab``.
 
 import pytest
 
-from shop.lab.experiments.context import Context
 from shop.lab.experiments.live_ops import every_server
-from shop.lab.experiments.scenarios import BY_KEY
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture
-def run(start_stack):
-    """run(key, stack) -> the scenario's Outcome, measured quickly."""
-
-    def run_scenario(key, stack):
-        ctx = Context(
-            stack, probes=8, trials=3, quick=True, start_stack=start_stack, progress=lambda text: None
-        )
-        return BY_KEY[key].run(ctx)
-
-    return run_scenario
-
-
-def counts(outcome):
-    return [(part.good, part.total) for part in outcome.parts]
 
 
 @pytest.mark.parametrize("stack", ["locmem", "db"], indirect=True)
 def test_round_robin_loses_locmem_sessions_and_keeps_db_sessions(run, stack):
     outcome = run("round_robin", stack)
-    [(kept, total)] = counts(outcome)
+    [(kept, total)] = outcome.counts
     assert total == len(outcome.details["probes"]) == 8
     assert set(outcome.details["tally"]["servers"]) == {"server1", "server2", "server3"}
     if stack.profile == "locmem":
@@ -54,7 +35,7 @@ def test_twenty_concurrent_cart_writes_of_one_session_all_survive(run, stack):
     take turns across every server and worker, so each one sees the one before. The database's
     lock on SQLite (one writer) and PostgreSQL (a unique key under real concurrency)."""
     outcome = run("race", stack)
-    assert counts(outcome) == [(3, 3), (60, 60)], outcome.line
+    assert outcome.counts == [(3, 3), (60, 60)], outcome.line
     for trial in outcome.details["trials"]:
         assert trial["cart_before"] == 0 and trial["cart_after"] == 20
         assert trial["statuses"] == {302: 20}  # none refused, none failed
@@ -67,7 +48,7 @@ def test_twenty_concurrent_signed_cookie_writes_keep_only_the_last_cookie(run, s
     is nothing to lock. Every write is answered, each from the cookie it was sent with, and the
     browser keeps whichever Set-Cookie arrives last: most lines are lost."""
     outcome = run("race", stack)
-    (all_kept, trials), (kept, writes) = counts(outcome)
+    (all_kept, trials), (kept, writes) = outcome.counts
     assert (all_kept, trials, writes) == (0, 3, 60), outcome.line
     for trial in outcome.details["trials"]:
         assert trial["statuses"] == {302: 20}
@@ -78,7 +59,7 @@ def test_twenty_concurrent_signed_cookie_writes_keep_only_the_last_cookie(run, s
 @pytest.mark.parametrize("stack", ["db"], indirect=True)
 def test_a_killed_server_costs_no_get_and_no_session(run, stack):
     outcome = run("kill", stack)
-    (served, requests), (kept, probes) = counts(outcome)
+    (served, requests), (kept, probes) = outcome.counts
     # The add-to-cart POST sent as the server died may fail (it is never retried); no GET may.
     assert served >= requests - 1 and kept == probes == 8 - outcome.details["before"]["total"]
     assert outcome.details["rejoined"]["servers"].get(outcome.details["victim"])
@@ -87,21 +68,21 @@ def test_a_killed_server_costs_no_get_and_no_session(run, stack):
 @pytest.mark.parametrize("stack", [{"profile": "signed_cookies", "workers": 1}], indirect=True)
 def test_signed_cookie_sessions_survive_a_restart_of_every_server(run, stack):
     outcome = run("restart", stack)
-    assert counts(outcome) == [(6, 6)]
+    assert outcome.counts == [(6, 6)]
     assert set(outcome.details["old_pids"]) == {"server1", "server2", "server3"}
 
 
 @pytest.mark.parametrize("stack", [{"profile": "cache", "workers": 1}], indirect=True)
 def test_cache_sessions_survive_a_redis_restart_but_not_its_data_loss(run, stack):
     outcome = run("redis", stack)
-    assert counts(outcome) == [(6, 6), (0, 6)]
+    assert outcome.counts == [(6, 6), (0, 6)]
     assert 503 in [probe["status"] for probe in outcome.details["during_outage"]]
 
 
 @pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
 def test_another_secret_key_logs_out_and_fallbacks_make_rotation_safe(run, stack):
     outcome = run("secret_key", stack)
-    (odd_kept, probes), with_fallbacks, without = counts(outcome)
+    (odd_kept, probes), with_fallbacks, without = outcome.counts
     assert odd_kept < probes  # the odd server's answers are anonymous
     assert with_fallbacks[0] == with_fallbacks[1] and without[0] == 0
 
@@ -109,7 +90,7 @@ def test_another_secret_key_logs_out_and_fallbacks_make_rotation_safe(run, stack
 @pytest.mark.parametrize("stack", [{"profile": "locmem", "workers": 1}], indirect=True)
 def test_sticky_balancing_keeps_locmem_sessions_until_a_restart(run, stack):
     outcome = run("sticky", stack)
-    *variants, (after_restart, _) = counts(outcome)
+    *variants, (after_restart, _) = outcome.counts
     ip_hash = outcome.details["variants"][0]
     assert len(ip_hash["answered_by"]) == 1  # every client here is 127.0.0.1
     assert variants[0][0] == variants[0][1]
