@@ -146,6 +146,8 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
     assert still_running(processes) == []
     assert [port for port in ports if port_is_listening(port)] == []
     assert sorted(path.name for path in run_dir.iterdir()) == [
+        "cache",  # nginx's micro-cache
+        "catalog_cache.conf",
         "logs",
         "nginx.conf",
         "redis",
