@@ -49,6 +49,13 @@ errorlog = "-"
 access_log_format = (
     f'{server_name} %({{x-forwarded-for}}i)s "%(r)s" %(s)s %(b)sB %(M)sms rid=%({{x-request-id}}i)s'
 )
+
+
+def quiet_readiness_checks():
+    """runstack asks every server's /readyz each second: not worth a line each."""
+    return lambda record: '"GET /readyz ' not in record.getMessage()
+
+
 logconfig_dict = {
     "root": {"level": "WARNING", "handlers": []},
     "loggers": {
@@ -65,9 +72,11 @@ logconfig_dict = {
         "access_console": {
             "class": "logging.StreamHandler",
             "formatter": "access",
+            "filters": ["readiness"],
             "stream": "ext://sys.stdout",
         },
     },
+    "filters": {"readiness": {"()": quiet_readiness_checks}},
     "formatters": {
         "error": {"format": "%(asctime)s [%(process)d] %(levelname)s %(message)s", "datefmt": "%H:%M:%S"},
         "access": {"format": "%(asctime)s [%(process)d] %(message)s", "datefmt": "%H:%M:%S"},
