@@ -84,7 +84,7 @@ class Stage:
         profile, _, variant = text.partition("@")
         if variant and variant not in VARIANTS:
             raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
-        return cls(profile, db=db, label=text if variant else "", **VARIANTS.get(variant, {}))
+        return cls(profile, **{"db": db, "label": text if variant else ""} | VARIANTS.get(variant, {}))
 
     @property
     def name(self):

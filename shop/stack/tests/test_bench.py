@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from conftest import require_binary
-from shop.stack.bench.stages import PROFILE_CELLS
+from shop.stack.bench.stages import PROFILE_CELLS, Stage
+from shop.stack.management.commands.bench import FULL_PROFILES
 
 pytestmark = pytest.mark.stack
 
@@ -54,3 +55,13 @@ def test_quick_bench_measures_every_cell_without_errors(tmp_path):
     assert stage["session_check"]["ok"], stage["session_check"]
     assert stage["memory"]["max_rss_mb"] > 0
     assert "healthz" in out.getvalue() and "| target |" in out.getvalue()
+
+
+@pytest.mark.parametrize("text", FULL_PROFILES)
+def test_every_stage_of_the_full_run_parses_to_its_setting(text):
+    stage = Stage.parse(text)
+    assert stage.name == text and stage.profile == text.partition("@")[0]
+    assert (stage.db, stage.redis) == (
+        "postgres" if text.endswith("@postgres") else "sqlite",
+        "sentinel" if "@sentinel" in text else "single",
+    )
