@@ -43,7 +43,7 @@ LAB_ARGS ?=
 lab: setup
 	$(PY) manage.py sessionlab $(LAB_ARGS)
 
-# Every session profile through the real stack with wrk (about 12 minutes; the machine should
+# Every session profile through the real stack with wrk (about 20 minutes; the machine should
 # be otherwise idle), then the tables in docs/BENCHMARKS.md. BENCH_ARGS=--quick for a check.
 BENCH_ARGS ?= --write-docs
 bench: setup

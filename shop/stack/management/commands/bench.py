@@ -43,7 +43,7 @@ shopper, the catalog list, a product page, an add-to-cart POST (a session write)
 cart page. Each cell runs several times, interleaved; the table shows the median req/s, the
 min-max spread, p50/p99 latency, errors, and the CPU time the whole box spent per request.
 The full mode adds the catalog at 100,000 products, signed-cookie bytes per cart line and db
-sessions with 1,000,000 rows (about 12 minutes in all). JSON goes to results/;
+sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
 --write-docs updates docs/BENCHMARKS.md. Needs wrk (scripts/system-deps wrk)."""
 
     def add_arguments(self, parser):
