@@ -16,12 +16,11 @@ from django.conf import settings
 
 from conftest import require_binary
 from shop.stack.children import port_is_listening
-from shop.stack.client import Browser, products_for_sale
+from shop.stack.client import Shopper, products_for_sale
 
 pytestmark = pytest.mark.stack
 
 READY = r"Shop running at (http://127\.0\.0\.1:(\d+)/)"
-PASSWORD = "a-long-password-for-tests-7"
 
 
 def manage(*args, **kwargs):
@@ -128,14 +127,17 @@ def runstack(stack_database):
             process.finish()
 
 
+def shopper_with_a_cart_of_3(url):
+    """A shopper signed up at ``url`` with 3 of a product in the cart: (username, browser)."""
+    shopper = Shopper(url).sign_up()
+    shopper.add(products_for_sale(shopper.browser)[0], 3)
+    return shopper.username, shopper.browser
+
+
 def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_path, runstack):
     run_dir = tmp_path / "run"
     first = runstack(run_dir, "--profile", "cache", "--servers", "2", "--workers", "1")
-    browser = Browser(first.wait_for(READY).group(1))
-    fields = {"username": "survivor", "password1": PASSWORD, "password2": PASSWORD}
-    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status_code == 302
-    page, product_id = products_for_sale(browser)[0]
-    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status_code == 302
+    survivor, browser = shopper_with_a_cart_of_3(first.wait_for(READY).group(1))
     processes, ports = first.descendants(), first.ports()
     assert len(processes) >= 8  # nginx master + 2 workers, 2 x (gunicorn master + worker), redis
     assert len(ports) == 4
@@ -162,7 +164,7 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
     second = runstack(run_dir, "--profile", "cache", "--servers", "2", "--workers", "1")
     browser.base_url = second.wait_for(READY).group(1).rstrip("/")  # cookies ignore the port
     probe = browser.probe()
-    assert (probe["username"], probe["cart_items"]) == ("survivor", 3)
+    assert (probe["username"], probe["cart_items"]) == (survivor, 3)
     second.process.send_signal(signal.SIGTERM)
     assert second.finish() == 0, second.output
 
@@ -200,11 +202,7 @@ def run_command(*args):
 def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_full_restart(tmp_path, runstack):
     run_dir = tmp_path / "run"
     first = runstack(run_dir, "--profile", "db", "--servers", "2", "--workers", "1")
-    browser = Browser(first.wait_for(READY).group(1))
-    fields = {"username": "mover", "password1": PASSWORD, "password2": PASSWORD}
-    assert browser.submit("/accounts/signup/", "/accounts/signup/", fields).status_code == 302
-    page, product_id = products_for_sale(browser)[0]
-    assert browser.submit(page, f"/cart/add/{product_id}/", {"quantity": 3}).status_code == 302
+    mover, browser = shopper_with_a_cart_of_3(first.wait_for(READY).group(1))
     key_before = browser.probe()["key_id"]
 
     status, output = run_command("runstack", "--switch-profile", "signed_cookies", "--run-dir", str(run_dir))
@@ -213,14 +211,14 @@ def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_ful
     assert "Switched from db to signed_cookies" in output
     probes = [browser.probe() for _ in range(4)]
     seen = {(probe["profile"], probe["username"], probe["cart_items"]) for probe in probes}
-    assert seen == {("signed_cookies", "mover", 3)}
+    assert seen == {("signed_cookies", mover, 3)}
 
     status, output = run_command("runstack", "--rotate-secret-key", "--run-dir", str(run_dir))
     assert status == 0, output
     assert "phase 2: every server signs with" in output
     probes = [browser.probe() for _ in range(4)]
     assert len({p["key_id"] for p in probes}) == 1 and probes[0]["key_id"] != key_before
-    assert {(p["username"], p["cart_items"]) for p in probes} == {("mover", 3)}
+    assert {(p["username"], p["cart_items"]) for p in probes} == {(mover, 3)}
     assert (run_dir / "secret_key.previous").stat().st_mode & 0o777 == 0o600
 
     status, output = run_command("runstack", "--status", "--run-dir", str(run_dir))
@@ -237,7 +235,7 @@ def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_ful
     assert "reading db's sessions too" in second.wait_for(READY).string
     browser.base_url = second.wait_for(READY).group(1).rstrip("/")  # cookies ignore the port
     probe = browser.probe()
-    assert (probe["username"], probe["cart_items"], probe["key_id"]) == ("mover", 3, probes[0]["key_id"])
+    assert (probe["username"], probe["cart_items"], probe["key_id"]) == (mover, 3, probes[0]["key_id"])
     second.process.send_signal(signal.SIGTERM)
     assert second.finish() == 0, second.output
 
