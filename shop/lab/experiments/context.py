@@ -28,6 +28,14 @@ class Context:
     def shopper(self, label, stack=None):
         return Shopper((stack or self.stack).url, f"lab-{self.profile}-{label}".replace("_", ""))
 
+    def shopper_with_cart(self, label, products=None, quantity=1, stack=None):
+        """A new shopper, signed up, with ``quantity`` of each of ``products`` (one product if
+        none are named) in the cart."""
+        shopper = self.shopper(label, stack).sign_up()
+        for product in products or self.products(stack=stack):
+            shopper.add(product, quantity)
+        return shopper
+
     def products(self, count=1, stack=None, min_stock=40):
         """Products with stock to spare: every profile's shopper of a lab run buys from one catalog."""
         with Browser((stack or self.stack).url) as browser:

@@ -44,8 +44,7 @@ def kept_note(ctx, tally, lost_note):
 def round_robin(ctx):
     """1. Sign up, add to cart, then probe: how many requests still see the login and the cart?"""
     stack = ctx.stack
-    shopper = ctx.shopper("rr").sign_up()
-    shopper.add(ctx.products()[0], 2)
+    shopper = ctx.shopper_with_cart("rr", quantity=2)
     expected = shopper.cart_items
     probes = shopper.probes(ctx.probes)
     tally = shopper.tally(probes)
@@ -87,8 +86,7 @@ def isolated_stack(ctx):
 def restart_all(ctx):
     """2. Sign up and fill the cart, restart every server, then probe: is the session still there?"""
     with isolated_stack(ctx) as stack:
-        shopper = ctx.shopper("restart", stack).sign_up()
-        shopper.add(ctx.products(stack=stack)[0], 2)
+        shopper = ctx.shopper_with_cart("restart", quantity=2, stack=stack)
         before = shopper.tally(shopper.probes(max(3, ctx.probes // 4)))
         ctx.progress(f"restarting all {len(stack.servers)} servers, one at a time")
         old_pids = {server.name: server.pid for server in stack.servers}
@@ -128,8 +126,7 @@ def kill_one(ctx):
     stack = ctx.stack
     victim = stack.servers[1] if len(stack.servers) > 1 else stack.servers[0]
     first, second = ctx.products(2)
-    shopper = ctx.shopper("kill").sign_up()
-    shopper.add(first, 2)
+    shopper = ctx.shopper_with_cart("kill", [first], quantity=2)
     before = shopper.tally(shopper.probes(max(3, ctx.probes // 3)))
     old_pids = {victim.pid, *victim.worker_pids}
     ctx.progress(f"SIGKILL to {victim.name} (pids {', '.join(map(str, sorted(old_pids)))})")

@@ -55,10 +55,8 @@ def host_cut_off(ctx):
     sticky = ctx.profile == "locmem"  # locmem only keeps sessions behind sticky balancing, 1 worker
     shape = {"balance": "sticky_cookie", "workers": 1} if sticky else {}
     with on_hosts(ctx, **shape) as stack:
-        product = ctx.products(stack=stack)[0]
-        shoppers = [ctx.shopper(f"cut{k}", stack).sign_up() for k in range(3)]
-        for shopper in shoppers:
-            shopper.add(product, 1)
+        products = ctx.products(stack=stack)
+        shoppers = [ctx.shopper_with_cart(f"cut{k}", products, stack=stack) for k in range(3)]
         homes = {shopper.username: shopper.probe().server for shopper in shoppers}
         victim = stack.servers[1].name
         ctx.progress(f"cutting {stack.host(victim).name} ({victim}) off the network")
@@ -97,8 +95,7 @@ def host_cut_off(ctx):
 def store_cut_off(ctx):
     """10. Redis unreachable from one server only: what do shoppers see, and what does the stack do?"""
     with on_hosts(ctx) as stack:
-        shopper = ctx.shopper("storecut", stack).sign_up()
-        shopper.add(ctx.products(stack=stack)[0], 1)
+        shopper = ctx.shopper_with_cart("storecut", stack=stack)
         victim, redis = stack.servers[1], stack.stores[0]
         ctx.progress(f"cutting {victim.name}'s host off {redis.name} ({redis.address}) only")
         stack.cut_route(victim.name, redis.address)

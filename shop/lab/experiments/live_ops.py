@@ -5,7 +5,7 @@ import itertools
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from shop.stack.client import Browser
 from shop.stack.keys import Key
@@ -121,11 +121,9 @@ class Shopping:
         return kept
 
     def totals(self):
-        counts = {
-            name: sum(getattr(r, name) for r in self.records)
-            for name in ("requests", "errors", "anonymous", "stale", "kept", "probes", "flip_flops")
-        }
-        counts |= {name: sum(getattr(r, name) for r in self.records) for name in ("lines_lost", "lines_back")}
+        # Every count of a Record (its int fields), summed over the shoppers.
+        summed = [f.name for f in fields(Record) if f.type is int]
+        counts = {name: sum(getattr(r, name) for r in self.records) for name in summed}
         counts["logouts"] = sum(r.logged_out for r in self.records)
         counts["shoppers"] = len(self.records)
         return counts
@@ -144,15 +142,9 @@ def every_server(stack):
     return answers
 
 
-def shoppers_with_carts(ctx, label, products, count=3):
-    """``count`` new shoppers, signed up, each with a cart of three lines."""
-    shoppers = []
-    for k in range(count):
-        shopper = ctx.shopper(f"{label}{k}").sign_up()
-        for product in products[:3]:
-            shopper.add(product, 1)
-        shoppers.append(shopper)
-    return shoppers
+def shoppers_with_carts(ctx, label, products):
+    """Three new shoppers, signed up, each with a cart of three lines."""
+    return [ctx.shopper_with_cart(f"{label}{k}", products[:3]) for k in range(3)]
 
 
 def text(totals):

@@ -12,12 +12,6 @@ from shop.stack.services import RedisServer
 from .outcome import NotApplicable, Outcome, Part
 
 
-def shopper_with_cart(ctx, label, quantity=2):
-    shopper = ctx.shopper(label).sign_up()
-    shopper.add(ctx.products()[0], quantity)
-    return shopper
-
-
 def redis_restart(ctx):
     """4. Stop Redis (probe meanwhile), start it again; then the same with its data deleted."""
     stack = ctx.stack
@@ -28,7 +22,7 @@ def redis_restart(ctx):
         config = {key: client.config_get(key)[key] for key in ("appendonly", "appendfsync")}
     count = max(6, ctx.probes // 2)
 
-    kept = shopper_with_cart(ctx, "redis")
+    kept = ctx.shopper_with_cart("redis", quantity=2)
     ctx.progress(f"stopping redis-server (appendonly {config['appendonly']}), probing, starting it again")
     with stack.store_outage(store):
         during = kept.probes(3)
@@ -37,7 +31,7 @@ def redis_restart(ctx):
     )
     after = kept.tally(kept.probes(count))
 
-    wiped = shopper_with_cart(ctx, "redis-wiped")
+    wiped = ctx.shopper_with_cart("redis-wiped", quantity=2)
     ctx.progress("stopping redis-server, deleting its data, starting it again")
     with stack.store_outage(store):
         shutil.rmtree(store.folder)
@@ -107,7 +101,7 @@ def secret_keys(ctx):
     if len(stack.servers) < 2:
         raise NotApplicable("needs at least two servers to give one of them another key")
     odd, original = stack.servers[1].name, stack.env["SECRET_KEY"]
-    mixed, rotated = shopper_with_cart(ctx, "key-mixed", 1), shopper_with_cart(ctx, "key-fallback", 1)
+    mixed, rotated = ctx.shopper_with_cart("key-mixed"), ctx.shopper_with_cart("key-fallback")
 
     ctx.progress(f"restarting {odd} with a different SECRET_KEY")
     stack.restart(odd, env={"SECRET_KEY": secrets.token_urlsafe(50)})
@@ -120,7 +114,7 @@ def secret_keys(ctx):
     ctx.progress("rotating every server to a new SECRET_KEY with the old one in SECRET_KEY_FALLBACKS")
     stack.restart(env={"SECRET_KEY": secrets.token_urlsafe(50), "SECRET_KEY_FALLBACKS": original})
     with_fallbacks = rotated.tally(rotated.probes(max(6, ctx.probes // 2)))
-    unfallen = shopper_with_cart(ctx, "key-nofallback", 1)
+    unfallen = ctx.shopper_with_cart("key-nofallback")
     ctx.progress("rotating every server to another SECRET_KEY without fallbacks")
     stack.restart(env={"SECRET_KEY": secrets.token_urlsafe(50), "SECRET_KEY_FALLBACKS": ""})
     without = unfallen.tally(unfallen.probes(max(6, ctx.probes // 2)))
