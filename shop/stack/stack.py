@@ -297,6 +297,10 @@ class Stack(LiveOperations):
             raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
+    def python(self, code):
+        """Run Python ``code`` with the servers' settings and database; its last line, as JSON."""
+        return json.loads(self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1])
+
     # Running -------------------------------------------------------------------------
     @property
     def url(self):

@@ -9,7 +9,6 @@ another loopback address, and the checkout round trip.
 
 import contextlib
 import datetime
-import json
 import re
 import sqlite3
 import threading
@@ -48,11 +47,6 @@ print(json.dumps([settings.SESSION_COOKIE_NAME, values]))
 """
 
 
-def django(stack, code):
-    """Run Python ``code`` with the servers' settings and database; its last line is JSON."""
-    return json.loads(stack.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1])
-
-
 def new_product(stack, slug, stock):
     """A product of its own for one test, at /p/<slug>/, in the first category; returns its id."""
     now = datetime.datetime.now(datetime.UTC).isoformat(sep=" ")
@@ -70,7 +64,7 @@ def logged_in(stack, usernames, cart=None, source=None):
     Not for ``locmem``: its sessions live in the memory of one worker process.
     """
     cart = {str(pk): quantity for pk, quantity in (cart or {}).items()}
-    cookie_name, values = django(stack, _SESSIONS.format(names=list(usernames), cart=cart))
+    cookie_name, values = stack.python(_SESSIONS.format(names=list(usernames), cart=cart))
     browsers = []
     for value in values:
         browser = Browser(stack.url, source_address=source)

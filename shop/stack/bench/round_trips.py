@@ -7,8 +7,6 @@ environment), through Django's test client: one logged-in shopper with a cart, e
 after a warm-up; SQL from Django's query log, Redis commands from ``INFO commandstats``.
 """
 
-import json
-
 LATENCIES_MS = (0.5, 2.0)
 CELLS = ("probe", "list", "detail", "add", "cart")
 SCRIPT = """
@@ -50,8 +48,7 @@ print(json.dumps(counts))
 
 def round_trips(stack):
     """{cell: {"sql": n, "redis": m}} for one logged-in page view of each cell, on ``stack``'s settings."""
-    output = stack.manage("shell", "--no-imports", "-c", SCRIPT)
-    return json.loads(output.strip().splitlines()[-1])
+    return stack.python(SCRIPT)
 
 
 def added_latency(counts):

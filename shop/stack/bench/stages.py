@@ -7,7 +7,6 @@ through: one per shopper (and per product, where a page or a POST names one), re
 cookies of the shopper's browser.
 """
 
-import json
 import urllib.parse
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -154,7 +153,7 @@ def running(stages, options, folder):
                 setup_commands=[f"seed_catalog --products {stage.products} --if-empty"],
             )
             stage.stack = on_exit.enter_context(stack)
-            products = json.loads(stack.manage("shell", "--no-imports", "-c", PRODUCTS_SQL).splitlines()[-1])
+            products = stack.python(PRODUCTS_SQL)
             stage.for_sale = [(f"/p/{slug}/", product_id) for product_id, slug in products]
             for k in range(SHOPPERS):
                 shopper, visitor = Shopper(stack.url, "bench"), Shopper(stack.url, "visitor")
