@@ -125,8 +125,10 @@ def test_a_two_phase_key_rotation_keeps_every_session_and_a_naive_rolling_one_do
     assert two_phase["kept"] == two_phase["probes"] > 30, two_phase
     assert (two_phase["logouts"], two_phase["flip_flops"], two_phase["errors"]) == (0, 0, 0), two_phase
     # Under db a server still on the old key cannot decode a session the new key signed: anonymous
-    # there, and signed in again on the next server that has the new key.
-    assert naive["anonymous"] > 0 and naive["flip_flops"] > 0, naive
+    # there, and then either signed in again on the next server with the new key (a flip-flop) or,
+    # if a cart write landed on the old-key server first, logged out for good. Which comes first is
+    # timing (a CI run saw 2 of 3 logged out and no flip-flop); either is the loss.
+    assert naive["anonymous"] > 0 and naive["flip_flops"] + naive["logouts"] > 0, naive
     before, after = outcome.details["key_ids_before"], outcome.details["key_ids_after"]
     new_ids = {key_id for _, key_id in after.values()}
     assert len(new_ids) == 1 and not new_ids & {key_id for _, key_id in before.values()}
