@@ -1,4 +1,4 @@
-"""The benchmark's tables: plain text while it runs, Markdown for docs/BENCHMARKS.md."""
+"""The benchmark's Markdown tables: printed while it runs, and written to docs/BENCHMARKS.md."""
 
 import re
 
@@ -27,18 +27,6 @@ MET = {True: "yes", False: "**no**", None: "-"}  # None: reported, no target
 
 def _ratio(value):
     return "-" if value is None else f"{value:.2f}"
-
-
-def text_table(stage):
-    header = ("cell", "req/s", "spread", "p50 ms", "p99 ms", "errors", "ratio", "CPU ms", "CPU ratio")
-    lines = ["{:<8} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>7} {:>9}".format(*header)]
-    for name, c in stage["cells"].items():
-        spread = "-" if c["spread_pct"] is None else f"{c['spread_pct']:.1f}%"
-        lines.append(
-            f"{name:<8} {c['rps']:>9.1f} {spread:>7} {c['p50_ms']:>8.2f} {c['p99_ms']:>8.2f} "
-            f"{c['errors']:>6} {_ratio(c['ratio']):>6} {c['cpu_ms']:>7.2f} {_ratio(c['cpu_ratio']):>9}"
-        )
-    return "\n".join(lines)
 
 
 def markdown_table(header, align, rows):

@@ -58,13 +58,13 @@ def run(options, say, save=lambda results: None):
             say(f"{names}: starting the stack ({options['servers']} x {options['workers']} workers)")
             results["stages"] += profile_stages(group, options, folder, say, results)
             for stage in results["stages"][-len(group) :]:
-                say(f"{stage['name']}:\n{report.text_table(stage)}")
+                say(f"{stage['name']}:\n{report.stage_markdown(stage)}")
             save(results)
         if options["scale"]:
             say(f"catalog at scale: seeding {SCALE_PRODUCTS[1]:,} products (takes a while)")
             results["scale"] = scale_stages(options, folder, say)
             for stage in results["scale"]:
-                say(f"{stage['name']}:\n{report.text_table(stage)}")
+                say(f"{stage['name']}:\n{report.stage_markdown(stage)}")
             save(results)
         if options["growth"]:
             databases = ["sqlite"] + (["postgres"] if find_binary("initdb") else [])
@@ -115,23 +115,23 @@ def machine():
 
 
 def versions():
-    def program_version(*argv):
-        if not argv[0]:
-            return None
-        result = subprocess.run(argv, capture_output=True, text=True)
-        found = VERSION.search(result.stdout + result.stderr)
-        return found.group(1) if found else None
-
-    packages = {
-        name: metadata.version(name) for name in ("gunicorn", "django-redis", "redis", "hiredis", "psycopg")
-    }
+    packages = ("gunicorn", "django-redis", "redis", "hiredis", "psycopg")
     return {
         "python": platform.python_version(),
         "django": django.get_version(),
-        **packages,
+        **{name: metadata.version(name) for name in packages},
         "sqlite": sqlite3.sqlite_version,
-        "nginx": program_version(find_binary("nginx"), "-v"),
-        "redis-server": program_version(find_binary("redis-server"), "--version"),
-        "postgresql": program_version(find_binary("postgres"), "--version"),
-        "wrk": program_version(find_binary("wrk"), "-v"),
+        "nginx": program_version("nginx", "-v"),
+        "redis-server": program_version("redis-server", "--version"),
+        "postgresql": program_version("postgres", "--version"),
+        "wrk": program_version("wrk", "-v"),
     }
+
+
+def program_version(name, flag):
+    path = find_binary(name)
+    if path is None:
+        return None
+    result = subprocess.run([path, flag], capture_output=True, text=True)
+    found = VERSION.search(result.stdout + result.stderr)
+    return found.group(1) if found else None
