@@ -23,8 +23,8 @@ FULL_PROFILES = [
     "cache@nolock",
     "db@nodevice",
 ]
-QUICK = {"profiles": ["db"], "duration": 2, "runs": 2, "warmup": 1, "scale": False, "growth": False}
-FULL = {"profiles": FULL_PROFILES, "duration": 2, "runs": 3, "warmup": 1, "scale": True, "growth": True}
+QUICK = {"profiles": ["db"], "runs": 2, "scale": False, "growth": False}
+FULL = {"profiles": FULL_PROFILES, "runs": 3, "scale": True, "growth": True}
 DOC = settings.BASE_DIR / "docs" / "BENCHMARKS.md"
 RESULTS = settings.BASE_DIR / "results"
 
@@ -67,10 +67,11 @@ sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
         add(
             "--duration",
             type=int,
+            default=2,
             help="seconds per run of a cell (2; the catalog at scale runs 2.5x longer)",
         )
         add("--runs", type=int, help="runs per cell, at least 2 (full 3, quick 2)")
-        add("--warmup", type=int, help="seconds of unrecorded load per cell before the runs (1)")
+        add("--warmup", type=int, default=1, help="seconds of unrecorded load per cell before the runs (1)")
         add("--connections", type=int, default=12, help="wrk connections (12)")
         add("--servers", type=int, default=3, help="gunicorn servers (3)")
         add("--workers", type=int, default=2, help="workers per server (2)")
