@@ -32,12 +32,10 @@ CELLS = {
     "cart": "GET /cart/: 3 lines, logged in",
     "search": "GET /?q=oak: catalog search, logged in",
 }
-PROFILE_CELLS = (
-    *("nginx", "healthz", "nosession", "session", "probe"),
-    *("anon", "anondetail", "list", "detail", "add", "cart"),
-)
+PROFILE_CELLS = tuple(cell for cell in CELLS if cell != "search")  # search: the catalog at scale only
 COOKIELESS = {"nginx": "/nginx/ping", "healthz": "/healthz", "nosession": "/lab/probe", "anon": "/"}
 PATHS = {"session": "/lab/probe", "probe": "/lab/probe", "list": "/", "cart": "/cart/", "search": "/?q=oak"}
+# What PROFILE@SETTING changes in the stage's stack (``manage.py bench --help`` says what each shows).
 VARIANTS = {
     "postgres": {"db": "postgres"},
     "sentinel": {"redis": "sentinel"},
@@ -50,10 +48,13 @@ VARIANTS = {
     "gthread": {"env": {"GUNICORN_CMD_ARGS": "-k gthread --threads 1"}},
     "threads2": {"env": {"GUNICORN_CMD_ARGS": "-k gthread --threads 2"}},
 }
-PRODUCTS_SQL = (
-    "import json; from shop.catalog.models import Product; print(json.dumps(list(Product.objects"
-    ".active().filter(stock__gte=1).order_by('id').values_list('id', 'slug')[:60])))"
-)
+# (id, slug) of the products the shoppers' carts and product pages use, run by ``Stack.python``.
+FOR_SALE = """
+import json
+from shop.catalog.models import Product
+in_stock = Product.objects.active().filter(stock__gte=1).order_by("id")
+print(json.dumps(list(in_stock.values_list("id", "slug")[:60])))
+"""
 
 
 @dataclass
@@ -75,11 +76,7 @@ class Stage:
 
     @classmethod
     def parse(cls, text, db="sqlite"):
-        """``db``, or a profile in another setting: ``db@postgres``, ``cache@sentinel`` (a Redis group
-        behind Sentinel; session writes WAIT for a replica), ``cache@sentinel-nowait`` (without),
-        ``db@nolock`` (no per-session lock), ``db@nodevice`` (no Device check per request),
-        ``db@gthread``, ``db@threads2`` (gthread workers with 1 or 2 threads and nginx's upstream
-        keep-alive, instead of config/gunicorn.conf.py's sync workers)."""
+        """``db``, or a profile in one of the VARIANTS settings: ``db@postgres``, ``cache@sentinel``, ..."""
         profile, _, variant = text.partition("@")
         if variant and variant not in VARIANTS:
             raise ValueError(f"unknown setting {variant!r} in {text!r}; choose from {', '.join(VARIANTS)}")
@@ -101,17 +98,15 @@ class Stage:
             return [Request("GET", COOKIELESS[cell])]
         requests = []
         for k, shopper in enumerate(self.visitors if cell == "session" else self.shoppers):
-            browser, cart = shopper.browser, self.cart(k)
-            cookie = browser.cookie_header()
+            cart = self.cart(k)
+            cookie = "" if cell == "anondetail" else shopper.browser.cookie_header()
             if cell == "add":
                 # override=1 sets the line instead of adding to it, so the cart keeps its size.
-                token = browser.form_token(cart[0][0])
+                token = shopper.browser.form_token(cart[0][0])
                 body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "quantity": 1, "override": 1})
                 requests += [Request("POST", f"/cart/add/{pk}/", cookie, body) for _, pk in cart]
-            elif cell == "detail":
+            elif cell in ("detail", "anondetail"):
                 requests += [Request("GET", page, cookie) for page, _ in cart]
-            elif cell == "anondetail":
-                requests += [Request("GET", page) for page, _ in cart]
             else:
                 requests.append(Request("GET", PATHS[cell], cookie))
         return requests
@@ -153,7 +148,7 @@ def running(stages, options, folder):
                 setup_commands=[f"seed_catalog --products {stage.products} --if-empty"],
             )
             stage.stack = on_exit.enter_context(stack)
-            products = stack.python(PRODUCTS_SQL)
+            products = stack.python(FOR_SALE)
             stage.for_sale = [(f"/p/{slug}/", product_id) for product_id, slug in products]
             for k in range(SHOPPERS):
                 shopper, visitor = Shopper(stack.url, "bench"), Shopper(stack.url, "visitor")
