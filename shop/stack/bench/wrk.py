@@ -15,16 +15,15 @@ from ..children import StackError, find_binary
 
 SCRIPT = Path(__file__).with_name("requests.lua")
 RESULT_PREFIX = "WRK-RESULT "
-MISSING = (
-    "wrk is needed for the benchmark but was not found; install it with `scripts/system-deps wrk` "
-    "(Debian package wrk) or `sudo apt-get install wrk`"
-)
 
 
 def wrk_binary():
     path = find_binary("wrk")
     if path is None:
-        raise StackError(MISSING)
+        raise StackError(
+            "wrk is needed for the benchmark but was not found; install it with `scripts/system-deps wrk` "
+            "(Debian package wrk) or `sudo apt-get install wrk`"
+        )
     return path
 
 
