@@ -9,20 +9,21 @@ from contextlib import ExitStack
 
 from django.conf import settings
 
+from shop.cart.cart import MAX_LINES
+
 from ..children import Console, StackError
 from ..client import Shopper
 from ..services import PostgresCluster
 
-CART_CAP = 50  # shop.cart.cart.MAX_LINES, asserted by the shop's own tests
 REPORTED_LINES = (0, 1, 2, 5, 10, 20, 30, 40, 50)
 
 
 def cookie_bytes_per_line(stack, for_sale):
     """A logged-in shopper adds distinct products up to the cart's cap; the session cookie is
     measured after each line (the value, and the whole Set-Cookie header a browser stores)."""
-    if len(for_sale) < CART_CAP + 1:
+    if len(for_sale) < MAX_LINES + 1:
         raise StackError(
-            f"the cookie measurement needs {CART_CAP + 1} products for sale, found {len(for_sale)}"
+            f"the cookie measurement needs {MAX_LINES + 1} products for sale, found {len(for_sale)}"
         )
     shopper = Shopper(stack.url, "cookie")
     session_headers = [""]  # every Set-Cookie of the session: the client's jar keeps only the value
@@ -39,11 +40,11 @@ def cookie_bytes_per_line(stack, for_sale):
     with shopper.browser:
         shopper.sign_up()
         rows = [row(0)]
-        for lines, product in enumerate(for_sale[:CART_CAP], start=1):
+        for lines, product in enumerate(for_sale[:MAX_LINES], start=1):
             shopper.add(product)
             if lines in REPORTED_LINES:
                 rows.append(row(lines))
-        shopper.add(for_sale[CART_CAP], required=False)  # over the cap
+        shopper.add(for_sale[MAX_LINES], required=False)  # over the cap
         return {
             "rows": rows,
             "line_51_status": shopper.steps[-1]["status"],
