@@ -15,6 +15,7 @@ from ..children import StackError, find_binary
 
 SCRIPT = Path(__file__).with_name("requests.lua")
 RESULT_PREFIX = "WRK-RESULT "
+TIMEOUT = 10  # seconds: a slower response counts as a timeout error
 
 
 def wrk_binary():
@@ -41,11 +42,11 @@ class Request:
         return f"{self.method}\t{self.path}\t{self.cookie or '-'}\t{self.body or '-'}\n"
 
 
-def run_wrk(url, requests_file, duration, connections, threads=1, timeout=10):
+def run_wrk(url, requests_file, duration, connections):
     """Drive ``url`` (nginx's) for ``duration`` seconds; returns the measured figures as a dict."""
-    load = [f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s"]
+    load = ["-t1", f"-c{connections}", f"-d{duration}s", f"--timeout={TIMEOUT}s"]
     argv = [wrk_binary(), *load, "-s", str(SCRIPT), url, "--", str(requests_file)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 30)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + TIMEOUT + 30)
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if result.returncode or not lines:
         raise StackError(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
