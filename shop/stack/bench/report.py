@@ -126,8 +126,7 @@ def generated_markdown(results):
         f"**Topology:** wrk → nginx (keep-alive from wrk) → {o['servers']} gunicorn servers × "
         f"{o['workers']} sync workers (a new upstream connection per request; `@gthread` and "
         "`@threads2` stages: threaded workers, kept connections) → the profile's store; SQLite in WAL "
-        "mode unless the "
-        "stage says `@postgres`; nginx and gunicorn access logs on, as deployed"
+        "mode unless the stage says `@postgres`; nginx and gunicorn access logs on, as deployed"
         + ("; the stacks ran side by side, their cells interleaved" if o.get("side_by_side") else "")
         + ".\n",
         "### Requests per second (ratio to `/healthz` of the same stack)\n",
