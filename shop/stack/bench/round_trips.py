@@ -9,8 +9,10 @@ after a warm-up; SQL from Django's query log, Redis commands from ``INFO command
 
 LATENCIES_MS = (0.5, 2.0)
 CELLS = ("probe", "list", "detail", "add", "cart")
+# Run by ``Stack.python``: prints {cell: {"sql": n, "redis": m}}.
 SCRIPT = """
 import json
+import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -28,7 +30,7 @@ def redis_calls():
     return sum(stat["calls"] for name, stat in redis.info("commandstats").items() if name != "cmdstat_info")
 
 products = list(Product.objects.active().filter(stock__gte=5).order_by("id")[:4])
-user = get_user_model().objects.create_user("round-trips-" + __import__("secrets").token_hex(4))
+user = get_user_model().objects.create_user("round-trips-" + secrets.token_hex(4))
 client = Client(HTTP_HOST="localhost")
 client.force_login(user)
 for product in products[:3]:
@@ -44,11 +46,6 @@ for cell, (method, path) in pages.items():
     counts[cell] = {"sql": len(queries), "redis": redis_calls() - before}
 print(json.dumps(counts))
 """
-
-
-def round_trips(stack):
-    """{cell: {"sql": n, "redis": m}} for one logged-in page view of each cell, on ``stack``'s settings."""
-    return stack.python(SCRIPT)
 
 
 def added_latency(counts):

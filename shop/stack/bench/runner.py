@@ -18,9 +18,8 @@ from pathlib import Path
 import django
 
 from ..children import find_binary
-from . import growth, report
+from . import growth, report, round_trips
 from .measure import run_cells, worker_memory
-from .round_trips import round_trips
 from .stages import Stage, running
 from .wrk import wrk_binary
 
@@ -84,7 +83,7 @@ def profile_stages(stages, options, folder, say, results):
         run_cells(stages, options, folder, say)
         for stage in stages:
             stage.results["session_check"] = stage.session_check()
-            stage.results["round_trips"] = round_trips(stage.stack)
+            stage.results["round_trips"] = stage.stack.python(round_trips.SCRIPT)
             stage.results["memory"] = worker_memory(stage.stack)
             if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
                 results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)
