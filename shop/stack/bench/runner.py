@@ -48,11 +48,11 @@ def run(options, say, save=lambda results: None):
     try:
         stages = [Stage.parse(text, options["db"]) for text in options["profiles"]]
         for stage in stages:
-            if options.get("cells"):
+            if options["cells"]:
                 stage.cells = tuple(cell for cell in stage.cells if cell in {"healthz", *options["cells"]})
         # Side by side: every stack up at once, their cells interleaved, so that the load from
         # elsewhere on the machine falls on all of them alike (comparing settings, not profiles).
-        for group in [stages] if options.get("side_by_side") else [[stage] for stage in stages]:
+        for group in [stages] if options["side_by_side"] else [[stage] for stage in stages]:
             names = ", ".join(stage.name for stage in group)
             say(f"{names}: starting the stack ({options['servers']} x {options['workers']} workers)")
             results["stages"] += profile_stages(group, options, folder, say, results)
@@ -103,11 +103,10 @@ def scale_stages(options, folder, say):
 
 def machine():
     cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])  # MemTotal: first
     return {
         "nproc": len(os.sched_getaffinity(0)),
         "cpu": cpu[1].strip() if cpu else "",
-        "memory_gib": round(memory_kb / 1024**2, 1),
+        "memory_gib": round(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1024**3, 1),
         "kernel": platform.release(),
         "load_before": os.getloadavg(),
     }
