@@ -18,14 +18,13 @@ import pytest
 from django.conf import settings
 
 from conftest import require_binary
-from shop.stack.client import Browser, products_for_sale
+from shop.stack.client import ADDRESS, Browser, products_for_sale
 from shop.stack.nginx import render_config, self_signed_certificate
 
 from .test_config import assert_nginx_accepts
 
 PASSWORD = "a-long-password-for-tests-7"
 READY = re.compile(r"Shop running at (https://127\.0\.0\.1:(\d+)/)")
-ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
 
 
 def test_tls_config_with_sticky_cookies_is_valid_for_nginx(tmp_path):
@@ -46,22 +45,8 @@ def tls_stack(tmp_path_factory, stack_database):
     require_binary("nginx")
     require_binary("openssl")
     run_dir = tmp_path_factory.mktemp("run-tls")
-    command = [
-        sys.executable,
-        "manage.py",
-        "runstack",
-        "--tls",
-        "--balance",
-        "sticky_cookie",
-        "--servers",
-        "3",
-        "--workers",
-        "1",
-        "--port",
-        "0",
-        "--run-dir",
-        str(run_dir),
-    ]
+    options = ["--tls", "--balance", "sticky_cookie", "--servers", "3", "--workers", "1", "--port", "0"]
+    command = [sys.executable, "manage.py", "runstack", *options, "--run-dir", str(run_dir)]
     process = subprocess.Popen(
         command,
         cwd=settings.BASE_DIR,
