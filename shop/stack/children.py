@@ -6,6 +6,7 @@ killed before its workers) can be cleaned up as a group.
 """
 
 import collections
+import contextlib
 import glob
 import os
 import shutil
@@ -20,13 +21,18 @@ class StackError(RuntimeError):
     """The stack cannot start or keep running; the message says why and what to do."""
 
 
-def find_binary(name):
-    """Debian keeps nginx in /usr/sbin (not on a normal user's PATH) and PostgreSQL per version."""
+def find_binary(name, needed=None):
+    """The path of program ``name``, or None; a StackError instead if it is ``needed`` (for what).
+
+    Debian keeps nginx in /usr/sbin (not on a normal user's PATH) and PostgreSQL per version.
+    """
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found:
-        return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key)
-    return versions[-1] if versions else None
+    if not found:
+        versions = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+        found = max(versions, key=_version_key, default=None)
+    if found is None and needed:
+        raise StackError(f"{name} is needed {needed} but was not found; install it (make system-deps)")
+    return found
 
 
 def _version_key(path):
@@ -148,10 +154,9 @@ class Child:
 
     def start(self):
         self._recent.clear()
+        argv = command(self.argv, self.run_as, self.stop_signal)
         self.popen = subprocess.Popen(
-            self.host.run(command(self.argv, self.run_as, self.stop_signal))
-            if self.host
-            else command(self.argv, self.run_as, self.stop_signal),
+            self.host.run(argv) if self.host else argv,
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
@@ -194,13 +199,8 @@ class Child:
         return process_group(self.pid) if self.popen else []
 
     def signal(self, sig, group=False):
-        try:
-            if group:
-                os.killpg(self.pid, sig)
-            else:
-                os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            (os.killpg if group else os.kill)(self.pid, sig)
 
     def terminate(self):
         """Ask the leader to stop gracefully (its own stop signal); ``stop`` waits for it."""

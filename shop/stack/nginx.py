@@ -10,8 +10,7 @@ from django.template import Context, Engine
 
 from shop.catalog import csrf_slot
 
-from .children import Child, StackError
-from .services import binary
+from .children import Child, StackError, find_binary
 
 TEMPLATE = settings.BASE_DIR / "nginx" / "shop.conf.template"
 # Rendered next to nginx.conf, which includes it.
@@ -63,7 +62,7 @@ def self_signed_certificate(folder):
     if certificate.exists() and key.exists():
         return certificate, key
     folder.mkdir(parents=True, exist_ok=True)
-    openssl = binary("openssl", "for --tls (Debian package openssl)")
+    openssl = find_binary("openssl", needed="for --tls (Debian package openssl)")
     request = (
         "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj /CN=localhost"
     )
@@ -78,7 +77,7 @@ def self_signed_certificate(folder):
 def nginx_child(run_dir, console):
     config = run_dir / "nginx.conf"
     # -e: errors before the config is read would otherwise go to /var/log/nginx.
-    argv = [binary("nginx", "as the load balancer"), "-p", f"{run_dir}/", "-c", config]
+    argv = [find_binary("nginx", needed="as the load balancer"), "-p", f"{run_dir}/", "-c", config]
     argv += ["-e", run_dir / "logs" / "error.log", "-g", "daemon off;"]
     # SIGQUIT is nginx's graceful shutdown: requests in flight are finished first.
     return Child("nginx", argv, console, stop_signal=signal.SIGQUIT)
