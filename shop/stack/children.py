@@ -15,6 +15,8 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import KW_ONLY, dataclass, field
+from pathlib import Path
 
 
 class StackError(RuntimeError):
@@ -73,14 +75,11 @@ def process_group(pgid):
     """Pids of the live processes in a process group (Linux /proc)."""
     pids = []
     for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After the command name: state, ppid, pgrp. Zombies hold no resources.
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.split("/")[2]))
+        with contextlib.suppress(OSError):  # the process has just exited
+            # After the command name: state, ppid, pgrp. Zombies hold no resources.
+            state, _, group = Path(stat).read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state != "Z":
+                pids.append(int(stat.split("/")[2]))
     return sorted(pids)
 
 
@@ -133,24 +132,23 @@ class Console:
                 pass
 
 
+@dataclass(eq=False, repr=False)  # identity, and no repr: env holds the SECRET_KEY
 class Child:
-    """One supervised process (and its process group)."""
+    """One supervised process (and its process group). ``host``: a ``hosts.Host`` whose network
+    namespace the process runs in (``--hosts``)."""
 
-    def __init__(
-        self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM, host=None
-    ):
-        """``host``: a ``hosts.Host`` whose network namespace the process runs in (``--hosts``)."""
-        self.name = name
-        self.host = host
-        self.argv = argv
-        self.console = console
-        self.env = env
-        self.cwd = cwd
-        self.run_as = run_as
-        self.stop_signal = stop_signal
-        self.popen = None
-        self._recent = collections.deque(maxlen=20)
-        self._pump = None
+    name: str
+    argv: list
+    console: Console
+    _: KW_ONLY
+    env: dict | None = None
+    cwd: str | None = None
+    run_as: str | None = None
+    stop_signal: signal.Signals = signal.SIGTERM
+    host: object = None
+    popen: subprocess.Popen | None = field(default=None, init=False)
+    _recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), init=False)
+    _pump: threading.Thread | None = field(default=None, init=False)
 
     def start(self):
         self._recent.clear()
