@@ -1,7 +1,6 @@
 """The load balancer: nginx rendered from ``nginx/shop.conf.template`` and run in the foreground."""
 
 import os
-import pwd
 import signal
 import subprocess
 
@@ -12,9 +11,9 @@ from shop.catalog import csrf_slot
 
 from .children import Child, StackError, find_binary
 
-TEMPLATE = settings.BASE_DIR / "nginx" / "shop.conf.template"
-# Rendered next to nginx.conf, which includes it.
-INCLUDED_TEMPLATES = {"catalog_cache.conf": settings.BASE_DIR / "nginx" / "catalog_cache.conf.template"}
+TEMPLATES = settings.BASE_DIR / "nginx"
+# What render_config writes, from which template; nginx.conf includes catalog_cache.conf next to it.
+RENDERED = {"catalog_cache.conf": "catalog_cache.conf.template", "nginx.conf": "shop.conf.template"}
 BALANCES = ("round_robin", "ip_hash", "sticky_cookie")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -27,27 +26,23 @@ def render_config(run_dir, port, servers, balance, tls=None):
     """
     for folder in ("logs", *(f"tmp/{name}" for name in TEMP_PATHS)):
         (run_dir / folder).mkdir(parents=True, exist_ok=True)
-    # A config file is not HTML: nothing may be escaped.
-    engine = Engine(autoescape=False)
-    context = Context(
-        {
-            "run_dir": run_dir,
-            "static_root": run_dir / "static",
-            "port": port,
-            "servers": servers,
-            "balance": balance,
-            "session_cookie": session_cookie(secure=bool(tls)),
-            "csrf_slot": csrf_slot.SLOT,
-            "csrf_slot_header": csrf_slot.HEADER,
-            "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
-            "user": pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None,
-        }
-    )
-    for name, template in INCLUDED_TEMPLATES.items():
-        (run_dir / name).write_text(engine.from_string(template.read_text()).render(context))
-    path = run_dir / "nginx.conf"
-    path.write_text(engine.from_string(TEMPLATE.read_text()).render(context))
-    return path
+    values = {
+        "run_dir": run_dir,
+        "static_root": run_dir / "static",
+        "port": port,
+        "servers": servers,
+        "balance": balance,
+        "session_cookie": session_cookie(secure=bool(tls)),
+        "csrf_slot": csrf_slot.SLOT,
+        "csrf_slot_header": csrf_slot.HEADER,
+        "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
+        "user": "root" if os.geteuid() == 0 else None,
+    }
+    engine = Engine(autoescape=False)  # a config file is not HTML: nothing may be escaped
+    for name, template in RENDERED.items():
+        text = engine.from_string((TEMPLATES / template).read_text()).render(Context(values))
+        (run_dir / name).write_text(text)
+    return run_dir / "nginx.conf"
 
 
 def session_cookie(secure):
