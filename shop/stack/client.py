@@ -69,10 +69,7 @@ class Browser(httpx.Client):
                 request.headers.setdefault("Origin", origin)
 
         super().__init__(
-            base_url=origin,
-            transport=transport,
-            timeout=timeout,
-            event_hooks={"request": [add_origin]},
+            base_url=origin, transport=transport, timeout=timeout, event_hooks={"request": [add_origin]}
         )
 
     def form_token(self, form_page):
