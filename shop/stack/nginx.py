@@ -19,7 +19,7 @@ TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
 def render_config(run_dir, port, servers, balance, tls=None):
-    """Write ``<run_dir>/nginx.conf`` for these servers (objects with ``name`` and ``port``).
+    """Write ``<run_dir>/nginx.conf`` for ``servers`` (the name, address, port, draining, ready of each).
 
     ``tls`` is a (certificate, key) pair: nginx then serves HTTPS only, and the servers run in
     hardened mode, whose session cookie is ``__Host-`` prefixed.
@@ -58,11 +58,10 @@ def self_signed_certificate(folder):
         return certificate, key
     folder.mkdir(parents=True, exist_ok=True)
     openssl = find_binary("openssl", needed="for --tls (Debian package openssl)")
-    request = (
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj /CN=localhost"
-    )
-    argv = [openssl, *request.split(), "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
-    result = subprocess.run([*argv, "-keyout", key, "-out", certificate], capture_output=True, text=True)
+    request = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825"
+    names = ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"]
+    argv = [openssl, *request.split(), *names, "-keyout", key, "-out", certificate]
+    result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode:
         raise StackError(f"openssl could not make a certificate ({result.returncode}):\n{result.stderr}")
     key.chmod(0o600)
