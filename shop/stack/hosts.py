@@ -140,7 +140,7 @@ class Network:
 def hosts_of(run_dir):
     """{host name: Host} of the stack running from ``run_dir`` (empty without --hosts)."""
     try:
-        state = json.loads((Path(run_dir) / "hosts.json").read_text())
+        state = json.loads(Network(run_dir).state.read_text())
     except FileNotFoundError:
         return {}
     return {entry["name"]: Host(**entry) for entry in state["hosts"]}
