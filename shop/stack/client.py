@@ -1,11 +1,4 @@
-"""The one HTTP client for everything that talks to a stack: tests, ``sessionlab`` and ``bench``.
-
-``Browser`` is an httpx client that keeps cookies like a browser but never follows redirects,
-so callers see every 302 (a login redirect is the lab's evidence of a lost session).
-``Shopper`` is a scripted shopper on top of it: signs up, fills a cart, asks ``/lab/probe``
-what the server knows, checks out, and records every step; it never raises for an HTTP
-answer, since a lost session is a finding, not an error.
-"""
+"""The one HTTP client for everything that talks to a stack: tests, ``sessionlab`` and ``bench``."""
 
 import collections
 import html
@@ -47,8 +40,9 @@ def served_by(response):
 
 
 class Browser(httpx.Client):
-    """Cookies and no redirects, like a browser driven by hand. Thread-safe: threads may share one
-    browser, which is one session sending requests at once."""
+    """An httpx client with a browser's cookies that never follows redirects, so callers see every
+    302 (a login redirect is the lab's evidence of a lost session). Thread-safe: threads may share
+    one browser, which is one session sending requests at once."""
 
     def __init__(self, base_url, certificate=None, source_address=None, timeout=15):
         """``certificate``: the stack's own (``runstack --tls``) to trust; ``source_address``: a
@@ -155,7 +149,9 @@ class Tally:
 
 
 class Shopper:
-    """A scripted shopper with its own Browser. ``steps`` records every page and form."""
+    """A scripted shopper with its own Browser: signs up, fills a cart, asks ``/lab/probe`` what
+    the server knows, checks out. ``steps`` records every page and form; a probe never raises,
+    since a lost session is a finding, not an error."""
 
     def __init__(self, url, label="shopper", **browser_options):
         self.browser = Browser(url, **browser_options)
