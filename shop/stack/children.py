@@ -6,6 +6,7 @@ killed before its workers) can be cleaned up as a group.
 """
 
 import collections
+import contextlib
 import glob
 import os
 import shutil
@@ -14,19 +15,26 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import KW_ONLY, dataclass, field
+from pathlib import Path
 
 
 class StackError(RuntimeError):
     """The stack cannot start or keep running; the message says why and what to do."""
 
 
-def find_binary(name):
-    """Debian keeps nginx in /usr/sbin (not on a normal user's PATH) and PostgreSQL per version."""
+def find_binary(name, needed=None):
+    """The path of program ``name``, or None; a StackError instead if it is ``needed`` (for what).
+
+    Debian keeps nginx in /usr/sbin (not on a normal user's PATH) and PostgreSQL per version.
+    """
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found:
-        return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key)
-    return versions[-1] if versions else None
+    if not found:
+        versions = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+        found = max(versions, key=_version_key, default=None)
+    if found is None and needed:
+        raise StackError(f"{name} is needed {needed} but was not found; install it (make system-deps)")
+    return found
 
 
 def _version_key(path):
@@ -67,14 +75,11 @@ def process_group(pgid):
     """Pids of the live processes in a process group (Linux /proc)."""
     pids = []
     for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # After the command name: state, ppid, pgrp. Zombies hold no resources.
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            pids.append(int(stat.split("/")[2]))
+        with contextlib.suppress(OSError):  # the process has just exited
+            # After the command name: state, ppid, pgrp. Zombies hold no resources.
+            state, _, group = Path(stat).read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state != "Z":
+                pids.append(int(stat.split("/")[2]))
     return sorted(pids)
 
 
@@ -127,31 +132,29 @@ class Console:
                 pass
 
 
+@dataclass(eq=False, repr=False)  # identity, and no repr: env holds the SECRET_KEY
 class Child:
-    """One supervised process (and its process group)."""
+    """One supervised process (and its process group). ``host``: a ``hosts.Host`` whose network
+    namespace the process runs in (``--hosts``)."""
 
-    def __init__(
-        self, name, argv, console, *, env=None, cwd=None, run_as=None, stop_signal=signal.SIGTERM, host=None
-    ):
-        """``host``: a ``hosts.Host`` whose network namespace the process runs in (``--hosts``)."""
-        self.name = name
-        self.host = host
-        self.argv = argv
-        self.console = console
-        self.env = env
-        self.cwd = cwd
-        self.run_as = run_as
-        self.stop_signal = stop_signal
-        self.popen = None
-        self._recent = collections.deque(maxlen=20)
-        self._pump = None
+    name: str
+    argv: list
+    console: Console
+    _: KW_ONLY
+    env: dict | None = None
+    cwd: str | None = None
+    run_as: str | None = None
+    stop_signal: signal.Signals = signal.SIGTERM
+    host: object = None
+    popen: subprocess.Popen | None = field(default=None, init=False)
+    _recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), init=False)
+    _pump: threading.Thread | None = field(default=None, init=False)
 
     def start(self):
         self._recent.clear()
+        argv = command(self.argv, self.run_as, self.stop_signal)
         self.popen = subprocess.Popen(
-            self.host.run(command(self.argv, self.run_as, self.stop_signal))
-            if self.host
-            else command(self.argv, self.run_as, self.stop_signal),
+            self.host.run(argv) if self.host else argv,
             env=self.env,
             cwd=self.cwd,
             stdin=subprocess.DEVNULL,
@@ -194,13 +197,8 @@ class Child:
         return process_group(self.pid) if self.popen else []
 
     def signal(self, sig, group=False):
-        try:
-            if group:
-                os.killpg(self.pid, sig)
-            else:
-                os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            (os.killpg if group else os.kill)(self.pid, sig)
 
     def terminate(self):
         """Ask the leader to stop gracefully (its own stop signal); ``stop`` waits for it."""

@@ -1,11 +1,4 @@
-"""The one HTTP client for everything that talks to a stack: tests, ``sessionlab`` and ``bench``.
-
-``Browser`` is an httpx client that keeps cookies like a browser but never follows redirects,
-so callers see every 302 (a login redirect is the lab's evidence of a lost session).
-``Shopper`` is a scripted shopper on top of it: signs up, fills a cart, asks ``/lab/probe``
-what the server knows, checks out, and records every step; it never raises for an HTTP
-answer, since a lost session is a finding, not an error.
-"""
+"""The one HTTP client for everything that talks to a stack: tests, ``sessionlab`` and ``bench``."""
 
 import collections
 import html
@@ -47,8 +40,9 @@ def served_by(response):
 
 
 class Browser(httpx.Client):
-    """Cookies and no redirects, like a browser driven by hand. Thread-safe: threads may share one
-    browser, which is one session sending requests at once."""
+    """An httpx client with a browser's cookies that never follows redirects, so callers see every
+    302 (a login redirect is the lab's evidence of a lost session). Thread-safe: threads may share
+    one browser, which is one session sending requests at once."""
 
     def __init__(self, base_url, certificate=None, source_address=None, timeout=15):
         """``certificate``: the stack's own (``runstack --tls``) to trust; ``source_address``: a
@@ -69,10 +63,7 @@ class Browser(httpx.Client):
                 request.headers.setdefault("Origin", origin)
 
         super().__init__(
-            base_url=origin,
-            transport=transport,
-            timeout=timeout,
-            event_hooks={"request": [add_origin]},
+            base_url=origin, transport=transport, timeout=timeout, event_hooks={"request": [add_origin]}
         )
 
     def form_token(self, form_page):
@@ -158,7 +149,9 @@ class Tally:
 
 
 class Shopper:
-    """A scripted shopper with its own Browser. ``steps`` records every page and form."""
+    """A scripted shopper with its own Browser: signs up, fills a cart, asks ``/lab/probe`` what
+    the server knows, checks out. ``steps`` records every page and form; a probe never raises,
+    since a lost session is a finding, not an error."""
 
     def __init__(self, url, label="shopper", **browser_options):
         self.browser = Browser(url, **browser_options)
@@ -166,9 +159,12 @@ class Shopper:
         # Random, so that no username comes close enough to fail Django's similarity check.
         self.password = secrets.token_urlsafe(18)
         self.signed_up = False
-        self.cart_items = 0  # what the shopper believes is in the cart
-        self.lines = {}  # the same, line by line: {product id: quantity}
+        self.lines = {}  # what the shopper believes is in the cart: {product id: quantity}
         self.steps = []
+
+    @property
+    def cart_items(self):
+        return sum(self.lines.values())
 
     def _record(self, step, response):
         entry = {"step": step, "status": response.status_code, "server": served_by(response)}
@@ -199,27 +195,29 @@ class Shopper:
             raise ShopperError(f"sign-up failed: {self.steps[-1]}", response)
         return self
 
+    def _change_cart(self, step, page, action, fields, required):
+        """Post a cart form; True when the shop did (it sends back to /cart/)."""
+        response = self.submit(step, page, action, fields)
+        done = bool(response and response.status_code == 302 and response.headers["Location"] == "/cart/")
+        if not done and required:
+            raise ShopperError(f"{step} failed: {self.steps[-1]}", response)
+        return done
+
     def add(self, product, quantity=1, required=True):
         """Add ``quantity`` of ``product`` ((page, id)); True when the shop said it did."""
         page, product_id = product
-        response = self.submit("add to cart", page, f"/cart/add/{product_id}/", {"quantity": quantity})
-        added = bool(response and response.status_code == 302 and response.headers["Location"] == "/cart/")
+        fields = {"quantity": quantity}
+        added = self._change_cart("add to cart", page, f"/cart/add/{product_id}/", fields, required)
         if added:
-            self.cart_items += quantity
             self.lines[product_id] = self.lines.get(product_id, 0) + quantity
-        elif required:
-            raise ShopperError(f"add to cart failed: {self.steps[-1]}", response)
         return added
 
     def remove(self, product, required=True):
         """Remove the line of ``product`` ((page, id)) with the cart page's form; True when done."""
         product_id = product[1]
-        response = self.submit("remove from cart", "/cart/", f"/cart/remove/{product_id}/", {})
-        removed = bool(response and response.status_code == 302 and response.headers["Location"] == "/cart/")
+        removed = self._change_cart("remove from cart", "/cart/", f"/cart/remove/{product_id}/", {}, required)
         if removed:
-            self.cart_items -= self.lines.pop(product_id, 0)
-        elif required:
-            raise ShopperError(f"remove from cart failed: {self.steps[-1]}", response)
+            self.lines.pop(product_id, None)
         return removed
 
     def cart_lines(self):
@@ -236,7 +234,7 @@ class Shopper:
         last = self.steps[-1]
         location = last.get("location", "")
         if re.fullmatch(r"/orders/\d+/", location):
-            self.cart_items, self.lines = 0, {}
+            self.lines = {}
             return "order placed"
         if location.startswith("/accounts/login/"):
             return "sent to log in"

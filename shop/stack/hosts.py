@@ -106,20 +106,16 @@ class Network:
         ip("netns", "add", host.namespace)
         ip("link", "add", host.link, "type", "veth", "peer", "name", "eth0", "netns", host.namespace)
         ip("link", "set", host.link, "master", self.bridge, "up")
-        inside = ("netns", "exec", host.namespace, "ip")
-        ip(*inside, "addr", "add", f"{host.address}/{self.subnet.prefixlen}", "dev", "eth0")
-        ip(*inside, "link", "set", "eth0", "up")
-        ip(*inside, "link", "set", "lo", "up")
+        ip("-n", host.namespace, "addr", "add", f"{host.address}/{self.subnet.prefixlen}", "dev", "eth0")
+        ip("-n", host.namespace, "link", "set", "eth0", "up")
+        ip("-n", host.namespace, "link", "set", "lo", "up")
         self.hosts[name] = host
         self._save()
         return host
 
     def _save(self):
-        state = {
-            "bridge": self.bridge,
-            "subnet": str(self.subnet),
-            "hosts": [asdict(h) for h in self.hosts.values()],
-        }
+        hosts = [asdict(host) for host in self.hosts.values()]
+        state = {"bridge": self.bridge, "subnet": str(self.subnet), "hosts": hosts}
         self.state.write_text(json.dumps(state, indent=2) + "\n")
 
     def remove(self):
@@ -144,7 +140,7 @@ class Network:
 def hosts_of(run_dir):
     """{host name: Host} of the stack running from ``run_dir`` (empty without --hosts)."""
     try:
-        state = json.loads((Path(run_dir) / "hosts.json").read_text())
+        state = json.loads(Network(run_dir).state.read_text())
     except FileNotFoundError:
         return {}
     return {entry["name"]: Host(**entry) for entry in state["hosts"]}
@@ -157,13 +153,4 @@ def set_link(host, up):
 
 def set_route(host, address, up):
     """Cut ``host`` off from ``address`` alone (``up=False``: a silent blackhole), or restore it."""
-    ip(
-        "netns",
-        "exec",
-        host.namespace,
-        "ip",
-        "route",
-        "add" if not up else "del",
-        "blackhole",
-        f"{address}/32",
-    )
+    ip("-n", host.namespace, "route", "del" if up else "add", "blackhole", f"{address}/32")

@@ -31,11 +31,6 @@ def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b
         connection.close()
 
 
-def uses_file_sessions(env):
-    """Whether a server with ``env`` reads or writes file sessions (live.py sets the profiles)."""
-    return "file" in env.get("SHOP_SESSION_PROFILES", "").split(",")
-
-
 class Server:
     """One gunicorn server: a name, a port it keeps across restarts, the process serving it."""
 
@@ -47,12 +42,10 @@ class Server:
         if host:
             # What a host keeps on its own disk: file sessions (the file profile) and temp files.
             env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
-            if uses_file_sessions(env):
-                env["SESSION_FILE_PATH"] = str(Path(host.folder) / "sessions")
-                Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG]
         argv = [*gunicorn, "--bind", f"{self.address}:{port}", "--workers", str(workers)]
-        self.child = Child(name, argv, console, env=env, cwd=settings.BASE_DIR, host=host)
+        self.child = Child(name, argv, console, env={}, cwd=settings.BASE_DIR, host=host)
+        self.update_env(env)
         self.restarting = False  # set by restart(): the monitor leaves the server alone meanwhile
         self.draining = False  # out of nginx's rotation while restart() stops and starts it
         self.ready = True  # reaches its stores (/readyz); out of nginx's rotation while not
@@ -63,9 +56,11 @@ class Server:
         """Change the variables it runs with from its next start; on a host, file sessions stay in
         the host's own folder."""
         env = {**self.child.env, **changes}
-        if self.host and uses_file_sessions(env):
-            env["SESSION_FILE_PATH"] = str(Path(self.host.folder) / "sessions")
-            Path(env["SESSION_FILE_PATH"]).mkdir(exist_ok=True)
+        # live.py lists the profiles a server reads and writes sessions with.
+        if self.host and "file" in env.get("SHOP_SESSION_PROFILES", "").split(","):
+            sessions = Path(self.host.folder) / "sessions"
+            sessions.mkdir(exist_ok=True)
+            env["SESSION_FILE_PATH"] = str(sessions)
         self.child.env = env
 
     @property

@@ -20,13 +20,6 @@ import redis
 from .children import Child, Console, StackError, command, find_binary, free_ports, wait_until
 
 
-def binary(name, purpose):
-    path = find_binary(name)
-    if path is None:
-        raise StackError(f"{name} is needed {purpose} but was not found; install it (make system-deps)")
-    return path
-
-
 class Service:
     """A store in a child process; a context manager that starts and stops it."""
 
@@ -60,7 +53,8 @@ class RedisServer(Service):
         self.port = port or free_ports(1)[0]
         if replica_of:
             self.role = "redis-replica"
-        argv = [binary("redis-server", "for the cache and cached_db profiles"), *self.options(replica_of)]
+        redis_server = find_binary("redis-server", needed="for the cache and cached_db profiles")
+        argv = [redis_server, *self.options(replica_of)]
         self.child = Child(name, argv, console or Console(sys.stderr), host=host)
 
     def options(self, replica_of):
@@ -93,11 +87,7 @@ class RedisServer(Service):
         """How many replicas are in sync with this primary (INFO replication)."""
         with self.client() as client:
             info = client.info("replication")
-        return sum(
-            "state=online" in str(value) or value.get("state") == "online"
-            for key, value in info.items()
-            if key.startswith("slave")
-        )
+        return sum(value["state"] == "online" for key, value in info.items() if key.startswith("slave"))
 
 
 class RedisSentinel(RedisServer):
@@ -109,7 +99,10 @@ class RedisSentinel(RedisServer):
     def __init__(self, folder, port=None, console=None, host=None, name="sentinel", primary=None):
         self.primary = primary
         super().__init__(folder, port, console, host, name)
-        self.child.argv = [self.child.argv[0], str(self.folder / "sentinel.conf"), "--sentinel"]
+
+    def options(self, replica_of):
+        """The rest is in sentinel.conf, which ``start`` writes."""
+        return [str(self.folder / "sentinel.conf"), "--sentinel"]
 
     def start(self):
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +147,7 @@ class PostgresCluster(Service):
         self.host = host
         self.address = host.address if host else "127.0.0.1"
         self.console = console or Console(sys.stderr)
-        self.initdb = binary("initdb", "for --db postgres (Debian package postgresql)")
+        self.initdb = find_binary("initdb", needed="for --db postgres (Debian package postgresql)")
         # The server of the same installation as initdb (PATH may hold links to one version).
         self.postgres = str(Path(self.initdb).resolve().with_name("postgres"))
         self.run_as = "postgres" if os.geteuid() == 0 else None
@@ -185,15 +178,8 @@ class PostgresCluster(Service):
         argv = [self.postgres, "-D", data, "-h", self.address, "-p", str(self.port), "-k", self.root]
         argv += ["-c", "log_checkpoints=off"]
         # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-        self.child = Child(
-            "postgres",
-            argv,
-            self.console,
-            cwd=self.root,
-            run_as=self.run_as,
-            stop_signal=signal.SIGINT,
-            host=self.host,
-        )
+        options = {"cwd": self.root, "run_as": self.run_as, "stop_signal": signal.SIGINT, "host": self.host}
+        self.child = Child(self.name, argv, self.console, **options)
         self.child.start()
         wait_until(self._answers, 30, "waiting for PostgreSQL to accept connections", self.child)
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:

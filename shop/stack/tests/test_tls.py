@@ -7,25 +7,20 @@ sticky_cookie balancing, whose hash must find the ``__Host-`` prefixed session c
 import http.client
 import os
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 
 from conftest import require_binary
-from shop.stack.client import Browser, products_for_sale
+from shop.stack.client import ADDRESS, Browser, products_for_sale
 from shop.stack.nginx import render_config, self_signed_certificate
 
 from .test_config import assert_nginx_accepts
+from .test_runstack import Runstack
 
 PASSWORD = "a-long-password-for-tests-7"
-READY = re.compile(r"Shop running at (https://127\.0\.0\.1:(\d+)/)")
-ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
+READY = r"Shop running at (https://127\.0\.0\.1:(\d+)/)"
 
 
 def test_tls_config_with_sticky_cookies_is_valid_for_nginx(tmp_path):
@@ -46,48 +41,14 @@ def tls_stack(tmp_path_factory, stack_database):
     require_binary("nginx")
     require_binary("openssl")
     run_dir = tmp_path_factory.mktemp("run-tls")
-    command = [
-        sys.executable,
-        "manage.py",
-        "runstack",
-        "--tls",
-        "--balance",
-        "sticky_cookie",
-        "--servers",
-        "3",
-        "--workers",
-        "1",
-        "--port",
-        "0",
-        "--run-dir",
-        str(run_dir),
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "DATABASE_URL": stack_database},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-
-    def read():
-        for line in process.stdout:
-            lines.append(line.rstrip())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    options = ["--tls", "--balance", "sticky_cookie", "--servers", "3", "--workers", "1"]
+    runstack = Runstack(run_dir, stack_database, *options)
     try:
-        deadline = time.monotonic() + 90
-        while not (ready := next(filter(None, map(READY.search, lines)), None)):
-            assert process.poll() is None and time.monotonic() < deadline, "\n".join(lines)
-            time.sleep(0.2)
+        ready = runstack.wait_for(READY, timeout=90)
         yield SimpleNamespace(url=ready[1], port=int(ready[2]), certificate=run_dir / "tls" / "cert.pem")
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-        reader.join(5)
+        runstack.process.terminate()
+        runstack.finish(60)
 
 
 def browser(stack):
