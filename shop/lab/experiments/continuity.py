@@ -7,7 +7,7 @@ import time
 from shop.stack.children import StackError, wait_until
 from shop.stack.client import probe_log
 
-from .outcome import Outcome, Part
+from .outcome import Outcome, Part, scenario
 
 # Where each profile keeps the session, for the notes. The lab is the one place that knows
 # engines by name: it exists to compare them.
@@ -41,8 +41,8 @@ def kept_note(ctx, tally, lost_note):
     return lost_note
 
 
+@scenario(1, "round_robin", "round robin", "Across N servers, do requests still see the login and the cart?")
 def round_robin(ctx):
-    """1. Sign up, add to cart, then probe: how many requests still see the login and the cart?"""
     stack = ctx.stack
     shopper = ctx.shopper_with_cart("rr", quantity=2)
     expected = shopper.cart_items
@@ -83,8 +83,8 @@ def isolated_stack(ctx):
         yield stack
 
 
+@scenario(2, "restart", "restart all", "Every server restarted after login: is the session kept?")
 def restart_all(ctx):
-    """2. Sign up and fill the cart, restart every server, then probe: is the session still there?"""
     with isolated_stack(ctx) as stack:
         shopper = ctx.shopper_with_cart("restart", quantity=2, stack=stack)
         before = shopper.tally(shopper.probes(max(3, ctx.probes // 4)))
@@ -121,8 +121,8 @@ def restart_all(ctx):
     )
 
 
+@scenario(3, "kill", "kill one", "One server SIGKILLed mid-visit: are requests served and the session kept?")
 def kill_one(ctx):
-    """3. SIGKILL one server mid-visit: are requests still served, and is the session kept?"""
     stack = ctx.stack
     victim = stack.servers[1] if len(stack.servers) > 1 else stack.servers[0]
     first, second = ctx.products(2)

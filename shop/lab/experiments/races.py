@@ -6,7 +6,7 @@ import time
 
 from shop.stack.client import CSRF_FIELD, TRANSPORT_ERRORS, ShopperError, served_by
 
-from .outcome import Outcome, Part
+from .outcome import Outcome, Part, scenario
 
 # A shopper who opens products in tabs and adds each at once; the issue's figure.
 CONCURRENT = 20
@@ -82,8 +82,8 @@ def trial(ctx, products):
     }
 
 
+@scenario(7, "race", "concurrent cart", "Twenty cart writes of one session at once: are updates lost?")
 def concurrent_writes(ctx):
-    """7. Add 20 products at the same instant from one session, several times: how many survive?"""
     products = ctx.products(CONCURRENT, min_stock=5)
     trials = [trial(ctx, products) for _ in range(ctx.trials)]
     counts = collections.Counter(t["result"] for t in trials)

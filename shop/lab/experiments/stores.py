@@ -8,12 +8,19 @@ import redis
 from shop.stack.children import wait_until
 from shop.stack.client import probe_log
 from shop.stack.services import RedisServer
+from shop.stack.stack import REDIS_PROFILES
 
-from .outcome import NotApplicable, Outcome, Part
+from .outcome import NotApplicable, Outcome, Part, only, scenario
 
 
+@scenario(
+    4,
+    "redis",
+    "Redis restart",
+    "Redis restarted (with and without its data): is the session kept?",
+    only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+)
 def redis_restart(ctx):
-    """4. Stop Redis (probe meanwhile), start it again; then the same with its data deleted."""
     stack = ctx.stack
     store = next((s for s in stack.stores if isinstance(s, RedisServer)), None)
     if store is None:
@@ -95,8 +102,18 @@ MISMATCH = {
 MISMATCH["cached_db"] = MISMATCH["cache"].replace("shared store", "shared Redis and the database")
 
 
+@scenario(
+    5,
+    "secret_key",
+    "SECRET_KEYs",
+    "A server with another SECRET_KEY: what breaks? Does SECRET_KEY_FALLBACKS make rotation safe?",
+    {
+        "locmem": "locmem already loses sessions across servers and on every restart "
+        "(scenarios 1 and 2); a key change cannot lose more"
+    },
+)
 def secret_keys(ctx):
-    """5. One server restarted with another key; then every server rotated, with and without fallbacks."""
+    """One server restarted with another key; then every server rotated, with and without fallbacks."""
     stack = ctx.stack
     if len(stack.servers) < 2:
         raise NotApplicable("needs at least two servers to give one of them another key")
