@@ -143,18 +143,8 @@ def store_cut_off(ctx):
         "probes": [[t, p.status, p.server] for t, p in probes],
         "after_heal": back.as_json(),
     }
-    return Outcome(
-        [
-            Part(
-                "probes answered with the session while one server could not reach Redis",
-                tally.kept,
-                tally.total,
-            )
-        ],
-        line,
-        note,
-        details,
-    )
+    parts = [Part.of("probes answered with the session while one server could not reach Redis", tally)]
+    return Outcome(parts, line, note, details)
 
 
 def shop_until(stop, shopper, products, acknowledged, failures):

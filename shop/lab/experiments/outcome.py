@@ -55,6 +55,11 @@ class Part:
             return "?"
         return "✓" if self.good == self.total else "✗" if self.good == 0 else "◐"
 
+    @classmethod
+    def of(cls, label, tally):
+        """The probes of a ``shop.stack.client.Tally`` that kept the session, of all."""
+        return cls(label, tally.kept, tally.total)
+
 
 @dataclass
 class Outcome:

@@ -76,15 +76,11 @@ def redis_restart(ctx):
         "after": after.as_json(),
         "after_wipe": empty.as_json(),
     }
-    return Outcome(
-        [
-            Part("probes after a restart with the data kept", after.kept, after.total),
-            Part("probes after a restart with the data deleted", empty.kept, empty.total),
-        ],
-        line,
-        " ".join(notes),
-        details,
-    )
+    parts = [
+        Part.of("probes after a restart with the data kept", after),
+        Part.of("probes after a restart with the data deleted", empty),
+    ]
+    return Outcome(parts, line, " ".join(notes), details)
 
 
 # How each engine meets a server whose SECRET_KEY differs (Django 6 behaviour).
@@ -164,17 +160,9 @@ def secret_keys(ctx):
         "with_fallbacks": with_fallbacks.as_json(),
         "without_fallbacks": without.as_json(),
     }
-    return Outcome(
-        [
-            Part(f"probes kept with {odd} on another SECRET_KEY", tally.kept, tally.total),
-            Part(
-                "probes kept after a rotation with SECRET_KEY_FALLBACKS",
-                with_fallbacks.kept,
-                with_fallbacks.total,
-            ),
-            Part("probes kept after a rotation without fallbacks", without.kept, without.total),
-        ],
-        line,
-        " ".join(notes),
-        details,
-    )
+    parts = [
+        Part.of(f"probes kept with {odd} on another SECRET_KEY", tally),
+        Part.of("probes kept after a rotation with SECRET_KEY_FALLBACKS", with_fallbacks),
+        Part.of("probes kept after a rotation without fallbacks", without),
+    ]
+    return Outcome(parts, line, " ".join(notes), details)
