@@ -2,11 +2,11 @@
 shoppers keep shopping; each beside the naive way to do the same (a restart with the new setting)."""
 
 import itertools
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 
+from shop.stack.children import find_binary
 from shop.stack.client import Browser
 from shop.stack.keys import Key
 from shop.stack.stack import required_programs
@@ -169,7 +169,7 @@ def text(totals):
 def switch(ctx):
     stack = ctx.stack
     chain = switch_chain(ctx.profile, ctx.quick)
-    missing = [program for program in required_programs(chain) if not shutil.which(program)]
+    missing = [program for program in required_programs(chain) if not find_binary(program)]
     if missing:
         raise NotApplicable(f"the switches need {', '.join(missing)}, which is not installed")
     products = ctx.products(8)
