@@ -19,7 +19,7 @@ class Scenario:
     skip: dict = field(default_factory=dict)  # profiles it does not apply to, and why
 
 
-REGISTERED = []  # every function decorated with @scenario; scenarios.py puts them in order
+REGISTERED = []  # a Scenario for every function decorated with @scenario; scenarios.py orders them
 
 
 def scenario(number, key, title, question, skip=None):
