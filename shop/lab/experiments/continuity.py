@@ -5,7 +5,6 @@ import signal
 import time
 
 from shop.stack.children import StackError, wait_until
-from shop.stack.client import probe_log
 
 from .outcome import Outcome, Part, scenario
 
@@ -63,10 +62,10 @@ def round_robin(ctx):
     details = {
         "username": shopper.username,
         "expected_cart_items": expected,
-        "tally": tally.as_json(),
+        "tally": tally,
         "checkout": checkout,
         "steps": shopper.steps,
-        "probes": probe_log(probes),
+        "probes": probes,
     }
     return Outcome([Part.of("probes that saw the login and the cart", tally)], line, note, details)
 
@@ -107,12 +106,12 @@ def restart_all(ctx):
     else:
         note = kept_note(ctx, after, "Unexpected: the session did not outlive the servers; see the probes.")
     details = {
-        "before": before.as_json(),
-        "after": after.as_json(),
+        "before": before,
+        "after": after,
         "restart_seconds": round(seconds, 2),
         "old_pids": old_pids,
         "steps": shopper.steps,
-        "probes_after": probe_log(probes),
+        "probes_after": probes,
     }
     return Outcome([Part.of("probes after every server restarted", after)], line, note, details)
 
@@ -163,13 +162,13 @@ def kill_one(ctx):
         note += kept_note(ctx, after, "")
     details = {
         "victim": victim.name,
-        "before": before.as_json(),
-        "after": after.as_json(),
+        "before": before,
+        "after": after,
         "add_after_kill_status": add_status,
         "seconds_until_back": round(back, 2),
-        "rejoined": rejoined.as_json(),
+        "rejoined": rejoined,
         "steps": shopper.steps,
-        "probes_after": probe_log(probes),
+        "probes_after": probes,
     }
     parts = [
         Part("requests served after the kill (probes and an add-to-cart POST)", served, after.total + 1),

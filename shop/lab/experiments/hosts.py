@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 
-from shop.stack.client import probe_log
 from shop.stack.hosts import can_make_hosts
 from shop.stack.services import RedisServer
 from shop.stack.stack import REDIS_PROFILES
@@ -44,7 +43,7 @@ def on_hosts(ctx, **shape):
 def hosts(ctx):
     with on_hosts(ctx) as stack:
         outcome = round_robin(dataclasses.replace(ctx, stack=stack))
-    seen = sorted({probe["host"] for probe in outcome.details["probes"] if probe["host"]})
+    seen = sorted({probe.host for probe in outcome.details["probes"] if probe.host})
     outcome.line += f"; hosts that answered: {', '.join(seen)}"
     if ctx.profile == "file":
         outcome.note = FILE_ON_HOSTS
@@ -92,7 +91,7 @@ def host_cut_off(ctx):
         )
     else:
         note += f"The session lives in {WHERE[ctx.profile]}: no shopper is logged out."
-    details = {"victim": victim, "homes": homes, "probes": {k: probe_log(v) for k, v in probes.items()}}
+    details = {"victim": victim, "homes": homes, "probes": probes}
     parts = [
         Part("GETs answered while a server's host was cut off", answered, len(every)),
         Part("probes that kept the session", kept, len(every)),
@@ -141,7 +140,7 @@ def store_cut_off(ctx):
         "victim": victim.name,
         "store": redis.name,
         "probes": [[t, p.status, p.server] for t, p in probes],
-        "after_heal": back.as_json(),
+        "after_heal": back,
     }
     parts = [Part.of("probes answered with the session while one server could not reach Redis", tally)]
     return Outcome(parts, line, note, details)

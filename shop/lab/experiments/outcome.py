@@ -68,6 +68,7 @@ class Outcome:
     parts: list[Part]
     line: str
     note: str = ""
+    # JSON-ready, but for the dataclasses in it (Tally, Probe), which Cell.as_json turns into dicts.
     details: dict = field(default_factory=dict)
 
     @property

@@ -6,7 +6,6 @@ import shutil
 import redis
 
 from shop.stack.children import wait_until
-from shop.stack.client import probe_log
 from shop.stack.services import RedisServer
 from shop.stack.stack import REDIS_PROFILES
 
@@ -71,10 +70,10 @@ def redis_restart(ctx):
         )
     details = {
         "persistence": config,
-        "during_outage": probe_log(during),
+        "during_outage": during,
         "seconds_until_served": round(recovery, 2),
-        "after": after.as_json(),
-        "after_wipe": empty.as_json(),
+        "after": after,
+        "after_wipe": empty,
     }
     parts = [
         Part.of("probes after a restart with the data kept", after),
@@ -154,11 +153,11 @@ def secret_keys(ctx):
         )
     details = {
         "odd_server": odd,
-        "mixed": tally.as_json(),
+        "mixed": tally,
         "others_after_first_odd": [others_kept, len(others_after)],
-        "mixed_probes": probe_log(probes),
-        "with_fallbacks": with_fallbacks.as_json(),
-        "without_fallbacks": without.as_json(),
+        "mixed_probes": probes,
+        "with_fallbacks": with_fallbacks,
+        "without_fallbacks": without,
     }
     parts = [
         Part.of(f"probes kept with {odd} on another SECRET_KEY", tally),
