@@ -2,7 +2,7 @@
 simulated hosts (network namespaces; they need root), 12-13 live operations on one machine. Each is
 a function of a Context, registered with ``@scenario`` where it is defined."""
 
-from . import continuity, hosts, live_ops, races, sticky, stores  # noqa: F401 (they register them)
+from . import continuity, hosts, live_ops, races, sticky, stores  # noqa: F401 (for their @scenario functions)
 from .outcome import REGISTERED
 
 SCENARIOS = tuple(sorted(REGISTERED, key=lambda scenario: scenario.number))
@@ -13,15 +13,11 @@ def select(spec):
     """Scenarios named in ``spec``: numbers or keys, comma-separated ("1,3" or "kill,race"); "all"."""
     if spec in (None, "", "all"):
         return list(SCENARIOS)
-    chosen = []
+    names = BY_KEY | {str(scenario.number): scenario for scenario in SCENARIOS}
+    chosen = {}  # number: scenario
     for item in (part.strip() for part in spec.split(",") if part.strip()):
-        if item.isdigit() and 1 <= int(item) <= len(SCENARIOS):
-            scenario = SCENARIOS[int(item) - 1]
-        elif item in BY_KEY:
-            scenario = BY_KEY[item]
-        else:
-            names = ", ".join(f"{s.number}/{s.key}" for s in SCENARIOS)
-            raise ValueError(f"unknown scenario {item!r}; choose from {names}")
-        if scenario not in chosen:
-            chosen.append(scenario)
-    return sorted(chosen, key=lambda scenario: scenario.number)
+        if item not in names:
+            choices = ", ".join(f"{s.number}/{s.key}" for s in SCENARIOS)
+            raise ValueError(f"unknown scenario {item!r}; choose from {choices}")
+        chosen[names[item].number] = names[item]
+    return [chosen[number] for number in sorted(chosen)]
