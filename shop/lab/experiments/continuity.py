@@ -5,9 +5,8 @@ import signal
 import time
 
 from shop.stack.children import StackError, wait_until
-from shop.stack.client import probe_log
 
-from .outcome import Outcome, Part
+from .outcome import Outcome, Part, scenario
 
 # Where each profile keeps the session, for the notes. The lab is the one place that knows
 # engines by name: it exists to compare them.
@@ -41,8 +40,8 @@ def kept_note(ctx, tally, lost_note):
     return lost_note
 
 
+@scenario(1, "round_robin", "round robin", "Across N servers, do requests still see the login and the cart?")
 def round_robin(ctx):
-    """1. Sign up, add to cart, then probe: how many requests still see the login and the cart?"""
     stack = ctx.stack
     shopper = ctx.shopper_with_cart("rr", quantity=2)
     expected = shopper.cart_items
@@ -63,14 +62,12 @@ def round_robin(ctx):
     details = {
         "username": shopper.username,
         "expected_cart_items": expected,
-        "tally": tally.as_json(),
+        "tally": tally,
         "checkout": checkout,
         "steps": shopper.steps,
-        "probes": probe_log(probes),
+        "probes": probes,
     }
-    return Outcome(
-        [Part("probes that saw the login and the cart", tally.kept, tally.total)], line, note, details
-    )
+    return Outcome([Part.of("probes that saw the login and the cart", tally)], line, note, details)
 
 
 @contextlib.contextmanager
@@ -83,8 +80,8 @@ def isolated_stack(ctx):
         yield stack
 
 
+@scenario(2, "restart", "restart all", "Every server restarted after login: is the session kept?")
 def restart_all(ctx):
-    """2. Sign up and fill the cart, restart every server, then probe: is the session still there?"""
     with isolated_stack(ctx) as stack:
         shopper = ctx.shopper_with_cart("restart", quantity=2, stack=stack)
         before = shopper.tally(shopper.probes(max(3, ctx.probes // 4)))
@@ -109,20 +106,18 @@ def restart_all(ctx):
     else:
         note = kept_note(ctx, after, "Unexpected: the session did not outlive the servers; see the probes.")
     details = {
-        "before": before.as_json(),
-        "after": after.as_json(),
+        "before": before,
+        "after": after,
         "restart_seconds": round(seconds, 2),
         "old_pids": old_pids,
         "steps": shopper.steps,
-        "probes_after": probe_log(probes),
+        "probes_after": probes,
     }
-    return Outcome(
-        [Part("probes after every server restarted", after.kept, after.total)], line, note, details
-    )
+    return Outcome([Part.of("probes after every server restarted", after)], line, note, details)
 
 
+@scenario(3, "kill", "kill one", "One server SIGKILLed mid-visit: are requests served and the session kept?")
 def kill_one(ctx):
-    """3. SIGKILL one server mid-visit: are requests still served, and is the session kept?"""
     stack = ctx.stack
     victim = stack.servers[1] if len(stack.servers) > 1 else stack.servers[0]
     first, second = ctx.products(2)
@@ -167,20 +162,16 @@ def kill_one(ctx):
         note += kept_note(ctx, after, "")
     details = {
         "victim": victim.name,
-        "before": before.as_json(),
-        "after": after.as_json(),
+        "before": before,
+        "after": after,
         "add_after_kill_status": add_status,
         "seconds_until_back": round(back, 2),
-        "rejoined": rejoined.as_json(),
+        "rejoined": rejoined,
         "steps": shopper.steps,
-        "probes_after": probe_log(probes),
+        "probes_after": probes,
     }
-    return Outcome(
-        [
-            Part("requests served after the kill (probes and an add-to-cart POST)", served, after.total + 1),
-            Part("probes after the kill that kept the session", after.kept, after.total),
-        ],
-        line,
-        note,
-        details,
-    )
+    parts = [
+        Part("requests served after the kill (probes and an add-to-cart POST)", served, after.total + 1),
+        Part.of("probes after the kill that kept the session", after),
+    ]
+    return Outcome(parts, line, note, details)

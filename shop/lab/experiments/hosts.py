@@ -8,12 +8,12 @@ import signal
 import threading
 import time
 
-from shop.stack.client import probe_log
 from shop.stack.hosts import can_make_hosts
 from shop.stack.services import RedisServer
+from shop.stack.stack import REDIS_PROFILES
 
 from .continuity import LOCMEM_LOSS, WHERE, round_robin
-from .outcome import NotApplicable, Outcome, Part
+from .outcome import NotApplicable, Outcome, Part, only, scenario
 
 FILE_ON_HOSTS = (
     "Each host keeps the session files in a folder of its own: a request that reaches another host "
@@ -37,11 +37,13 @@ def on_hosts(ctx, **shape):
     return ctx.other_stack(hosts=True, **shape)
 
 
+@scenario(
+    8, "hosts", "hosts", "Servers on separate hosts, round robin: which engines still share the session?"
+)
 def hosts(ctx):
-    """8. Round robin over servers on separate hosts: which engines still share the session?"""
     with on_hosts(ctx) as stack:
         outcome = round_robin(dataclasses.replace(ctx, stack=stack))
-    seen = sorted({probe["host"] for probe in outcome.details["probes"] if probe["host"]})
+    seen = sorted({probe.host for probe in outcome.details["probes"] if probe.host})
     outcome.line += f"; hosts that answered: {', '.join(seen)}"
     if ctx.profile == "file":
         outcome.note = FILE_ON_HOSTS
@@ -50,8 +52,13 @@ def hosts(ctx):
     return outcome
 
 
+@scenario(
+    9,
+    "host_cut",
+    "host cut off",
+    "One server's host cut off the network mid-visit: are GETs answered and sessions kept?",
+)
 def host_cut_off(ctx):
-    """9. One server's host cut off mid-visit: are GETs still answered, and sessions kept?"""
     sticky = ctx.profile == "locmem"  # locmem only keeps sessions behind sticky balancing, 1 worker
     shape = {"balance": "sticky_cookie", "workers": 1} if sticky else {}
     with on_hosts(ctx, **shape) as stack:
@@ -84,7 +91,7 @@ def host_cut_off(ctx):
         )
     else:
         note += f"The session lives in {WHERE[ctx.profile]}: no shopper is logged out."
-    details = {"victim": victim, "homes": homes, "probes": {k: probe_log(v) for k, v in probes.items()}}
+    details = {"victim": victim, "homes": homes, "probes": probes}
     parts = [
         Part("GETs answered while a server's host was cut off", answered, len(every)),
         Part("probes that kept the session", kept, len(every)),
@@ -92,8 +99,14 @@ def host_cut_off(ctx):
     return Outcome(parts, line, note, details)
 
 
+@scenario(
+    10,
+    "store_cut",
+    "store cut off",
+    "Redis unreachable from one server only: what do shoppers see, and what does the stack do?",
+    only(REDIS_PROFILES, "no store across the network holds this profile's sessions (db: SQLite is a file)"),
+)
 def store_cut_off(ctx):
-    """10. Redis unreachable from one server only: what do shoppers see, and what does the stack do?"""
     with on_hosts(ctx) as stack:
         shopper = ctx.shopper_with_cart("storecut", stack=stack)
         victim, redis = stack.servers[1], stack.stores[0]
@@ -127,20 +140,10 @@ def store_cut_off(ctx):
         "victim": victim.name,
         "store": redis.name,
         "probes": [[t, p.status, p.server] for t, p in probes],
-        "after_heal": back.as_json(),
+        "after_heal": back,
     }
-    return Outcome(
-        [
-            Part(
-                "probes answered with the session while one server could not reach Redis",
-                tally.kept,
-                tally.total,
-            )
-        ],
-        line,
-        note,
-        details,
-    )
+    parts = [Part.of("probes answered with the session while one server could not reach Redis", tally)]
+    return Outcome(parts, line, note, details)
 
 
 def shop_until(stop, shopper, products, acknowledged, failures):
@@ -195,8 +198,14 @@ def failover_run(ctx, ack):
     }
 
 
+@scenario(
+    11,
+    "failover",
+    "Redis failover",
+    "The Redis primary SIGKILLed while shoppers shop (Sentinel): what is unavailable, what is lost?",
+    only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+)
 def redis_failover(ctx):
-    """11. The Redis primary SIGKILLed while shoppers shop: how long are sessions gone, what is lost?"""
     runs = [failover_run(ctx, ack) for ack in ((1,) if ctx.quick else (0, 1))]
     parts = [
         Part(

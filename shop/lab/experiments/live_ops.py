@@ -2,16 +2,16 @@
 shoppers keep shopping; each beside the naive way to do the same (a restart with the new setting)."""
 
 import itertools
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 
+from shop.stack.children import find_binary
 from shop.stack.client import Browser
 from shop.stack.keys import Key
 from shop.stack.stack import required_programs
 
-from .outcome import NotApplicable, Outcome, Part
+from .outcome import NotApplicable, Outcome, Part, scenario
 
 # The switches of issue 11, as a ring: a stack of one of these profiles goes round it and back.
 RING = ("db", "cache", "signed_cookies", "cached_db")
@@ -155,12 +155,21 @@ def text(totals):
     )
 
 
+@scenario(
+    12,
+    "switch",
+    "switch profile",
+    "The running stack switched to other profiles and back while shoppers shop (db -> cache -> "
+    "signed_cookies -> cached_db -> db): logins and carts kept? And a restart with the new profile?",
+    {
+        "locmem": "locmem sessions cannot be moved by anything: each lives in one worker's memory, "
+        "and a switch away from it restarts every worker (runstack says so)"
+    },
+)
 def switch(ctx):
-    """12. Switch the profile of the running stack round the ring while shoppers shop; then restart
-    it with the next profile (the naive switch) and see what that loses."""
     stack = ctx.stack
     chain = switch_chain(ctx.profile, ctx.quick)
-    missing = [program for program in required_programs(chain) if not shutil.which(program)]
+    missing = [program for program in required_programs(chain) if not find_binary(program)]
     if missing:
         raise NotApplicable(f"the switches need {', '.join(missing)}, which is not installed")
     products = ctx.products(8)
@@ -252,9 +261,15 @@ def rotation_text(totals):
     )
 
 
+@scenario(
+    13,
+    "rolling_key",
+    "rolling key",
+    "The SECRET_KEY rotated server by server while shoppers shop: two-phase against naive "
+    "(the new key signing on one server before the others know it): logouts and flip-flops?",
+    {"locmem": "locmem already loses sessions across servers and on every restart (scenarios 1 and 2)"},
+)
 def rolling_key(ctx):
-    """13. Rotate the SECRET_KEY server by server while shoppers shop: the two-phase rotation, then
-    the naive one (the new key signing on one server before the others know it)."""
     stack = ctx.stack
     if stack.base_env.get("SECRET_KEY"):
         raise NotApplicable("SECRET_KEY comes from the environment: the stack does not rotate it")

@@ -9,7 +9,7 @@ import platform
 import shutil
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ LATEST_HTML = "latest.html"
 DEFAULT_RUN_ROOT = DEFAULT_RUN_DIR / "sessionlab"
 SEED = "seed_catalog --products 40 --if-empty"
 FORMAT_VERSION = 2
+SETUP = ("servers", "workers", "db", "probes", "trials", "quick")  # the options a report records
 
 
 @dataclass
@@ -124,12 +125,12 @@ class Lab:
         if stack is not None and not cell.note:
             ctx = Context(
                 stack,
-                self.options.probes,
-                self.options.trials,
-                self.options.quick,
-                self.start_stack,
-                lambda text: self.say(f"      · {text}"),
-                [stack.describe()],
+                probes=self.options.probes,
+                trials=self.options.trials,
+                quick=self.options.quick,
+                start_stack=self.start_stack,
+                progress=lambda text: self.say(f"      · {text}"),
+                used=[stack.describe()],
             )
             started = time.monotonic()
             try:
@@ -140,8 +141,7 @@ class Lab:
                 cell.status, cell.line = "error", f"{type(error).__name__}: {error}"
                 self.say(traceback.format_exc())  # for the console and the log, not for the report
             else:
-                cell.status, cell.parts, cell.line = "measured", outcome.parts, outcome.line
-                cell.note, cell.details = outcome.note, outcome.details
+                cell = replace(cell, status="measured", **vars(outcome))  # parts, line, note, details
             cell.seconds, cell.stacks = round(time.monotonic() - started, 1), ctx.used
         self.say(f"  {scenario.number} {scenario.title:<16} {cell.summary:<24} {cell.line or cell.note}")
         return cell
@@ -178,16 +178,8 @@ def build(cells, options, started, complete):
         "started": started.isoformat(timespec="seconds"),
         "seconds": round((finished - started).total_seconds(), 1),
         "complete": complete,
-        "setup": {
-            "servers": options.servers,
-            "workers": options.workers,
-            "db": options.db,
-            "probes": options.probes,
-            "trials": options.trials,
-            "quick": options.quick,
-            "python": platform.python_version(),
-            "django": django.get_version(),
-        },
+        "setup": {name: getattr(options, name) for name in SETUP}
+        | {"python": platform.python_version(), "django": django.get_version()},
         "profiles": list(options.profiles),
         "scenarios": [
             {"number": s.number, "key": s.key, "title": s.title, "question": s.question}

@@ -1,9 +1,40 @@
-"""What one experiment measured: a few "good out of total" counts, the details, and why.
+"""The lab's scenarios, and what each measured: a few "good out of total" counts, the details, and why.
 
 Every count here was tallied from answers to requests the experiment really made.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+
+from shop.stack.stack import PROFILES
+
+
+@dataclass(frozen=True)
+class Scenario:
+    number: int
+    key: str
+    title: str
+    question: str
+    run: Callable = field(repr=False)  # run(Context) -> Outcome
+    skip: dict = field(default_factory=dict)  # profiles it does not apply to, and why
+
+
+REGISTERED = []  # a Scenario for every function decorated with @scenario; scenarios.py orders them
+
+
+def scenario(number, key, title, question, skip=None):
+    """Make the decorated function scenario ``number`` of the matrix."""
+
+    def register(run):
+        REGISTERED.append(Scenario(number, key, title, question, run, skip or {}))
+        return run
+
+    return register
+
+
+def only(profiles, reason):
+    """A scenario's ``skip``: every profile but ``profiles``, for ``reason``."""
+    return {profile: reason for profile in PROFILES if profile not in profiles}
 
 
 class NotApplicable(Exception):
@@ -24,6 +55,11 @@ class Part:
             return "?"
         return "✓" if self.good == self.total else "✗" if self.good == 0 else "◐"
 
+    @classmethod
+    def of(cls, label, tally):
+        """The probes of a ``shop.stack.client.Tally`` that kept the session, of all."""
+        return cls(label, tally.kept, tally.total)
+
 
 @dataclass
 class Outcome:
@@ -32,6 +68,7 @@ class Outcome:
     parts: list[Part]
     line: str
     note: str = ""
+    # JSON-ready, but for the dataclasses in it (Tally, Probe), which Cell.as_json turns into dicts.
     details: dict = field(default_factory=dict)
 
     @property

@@ -3,10 +3,11 @@
 import collections
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from shop.stack.client import CSRF_FIELD, TRANSPORT_ERRORS, ShopperError, served_by
+from shop.stack.client import TRANSPORT_ERRORS, served_by
 
-from .outcome import Outcome, Part
+from .outcome import Outcome, Part, scenario
 
 # A shopper who opens products in tabs and adds each at once; the issue's figure.
 CONCURRENT = 20
@@ -15,11 +16,11 @@ REQUEST_TIMEOUT = 40
 
 
 def post_together(browser, product_ids, token):
-    """POST add-to-cart for each product from its own thread, released at the same instant."""
+    """POST add-to-cart for each product from its own thread, released at the same instant; for each
+    an (answer, (sent, answered)) pair."""
     barrier = threading.Barrier(len(product_ids))
-    answers = [None] * len(product_ids)
 
-    def post(slot, product_id):
+    def post(product_id):
         barrier.wait(timeout=10)
         started = time.monotonic()
         try:
@@ -31,33 +32,21 @@ def post_together(browser, product_ids, token):
             status, server = response.status_code, served_by(response)
         except TRANSPORT_ERRORS:
             status, server = 0, None
-        answers[slot] = {
-            "product": product_id,
-            "status": status,
-            "server": server,
-            "started": started,
-            "ended": time.monotonic(),
-        }
+        return {"product": product_id, "status": status, "server": server}, (started, time.monotonic())
 
-    threads = [threading.Thread(target=post, args=slot) for slot in enumerate(product_ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=REQUEST_TIMEOUT + 10)
-    return answers
+    with ThreadPoolExecutor(len(product_ids)) as pool:
+        return list(pool.map(post, product_ids))
 
 
 def trial(ctx, products):
     """A new shopper signs in (an empty cart) and adds every one of ``products`` at once."""
-    shopper = ctx.shopper("race")
-    shopper.sign_up()
+    shopper = ctx.shopper("race").sign_up()
     before = shopper.probe()
-    token = CSRF_FIELD.search(shopper.browser.get(products[0][0]).text)
-    if not token:
-        raise ShopperError(f"no add-to-cart form on {products[0][0]}")
-    answers = post_together(shopper.browser, [product_id for _, product_id in products], token[1])
+    token = shopper.browser.form_token(products[0][0])
+    product_ids = [product_id for _, product_id in products]
+    answers, times = zip(*post_together(shopper.browser, product_ids, token), strict=True)
     after = shopper.probe()
-    started, ended = [a.pop("started") for a in answers], [a.pop("ended") for a in answers]
+    started, ended = zip(*times, strict=True)
     kept = after.cart_items or 0  # one unit of each product: units are lines
     if not (before.authenticated and before.cart_items == 0):
         result = "session lost before the race"
@@ -78,12 +67,12 @@ def trial(ctx, products):
         "cart_before": before.cart_items,
         "cart_after": after.cart_items,
         "kept": kept,
-        "writes": answers,
+        "writes": list(answers),
     }
 
 
+@scenario(7, "race", "concurrent cart", "Twenty cart writes of one session at once: are updates lost?")
 def concurrent_writes(ctx):
-    """7. Add 20 products at the same instant from one session, several times: how many survive?"""
     products = ctx.products(CONCURRENT, min_stock=5)
     trials = [trial(ctx, products) for _ in range(ctx.trials)]
     counts = collections.Counter(t["result"] for t in trials)

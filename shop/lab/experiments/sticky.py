@@ -3,7 +3,7 @@
 import collections
 
 from .continuity import servers_text
-from .outcome import Outcome, Part
+from .outcome import Outcome, Part, only, scenario
 
 BALANCES = ("ip_hash", "sticky_cookie")
 
@@ -76,8 +76,17 @@ def explain(r):
     return text
 
 
+@scenario(
+    6,
+    "sticky",
+    "sticky locmem",
+    "locmem behind ip_hash / sticky_cookie: fixed? What happens at login and on restart?",
+    only(
+        {"locmem"},
+        "sticky balancing is a workaround for per-process sessions; this profile shares them (scenario 1)",
+    ),
+)
 def sticky(ctx):
-    """6. locmem behind ip_hash and sticky_cookie: fixed? What happens at sign-up and on restart?"""
     workers = ctx.stack.workers
     variants = [(balance, workers) for balance in BALANCES]
     if workers > 1 and not ctx.quick:

@@ -6,14 +6,20 @@ import shutil
 import redis
 
 from shop.stack.children import wait_until
-from shop.stack.client import probe_log
 from shop.stack.services import RedisServer
+from shop.stack.stack import REDIS_PROFILES
 
-from .outcome import NotApplicable, Outcome, Part
+from .outcome import NotApplicable, Outcome, Part, only, scenario
 
 
+@scenario(
+    4,
+    "redis",
+    "Redis restart",
+    "Redis restarted (with and without its data): is the session kept?",
+    only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+)
 def redis_restart(ctx):
-    """4. Stop Redis (probe meanwhile), start it again; then the same with its data deleted."""
     stack = ctx.stack
     store = next((s for s in stack.stores if isinstance(s, RedisServer)), None)
     if store is None:
@@ -64,20 +70,16 @@ def redis_restart(ctx):
         )
     details = {
         "persistence": config,
-        "during_outage": probe_log(during),
+        "during_outage": during,
         "seconds_until_served": round(recovery, 2),
-        "after": after.as_json(),
-        "after_wipe": empty.as_json(),
+        "after": after,
+        "after_wipe": empty,
     }
-    return Outcome(
-        [
-            Part("probes after a restart with the data kept", after.kept, after.total),
-            Part("probes after a restart with the data deleted", empty.kept, empty.total),
-        ],
-        line,
-        " ".join(notes),
-        details,
-    )
+    parts = [
+        Part.of("probes after a restart with the data kept", after),
+        Part.of("probes after a restart with the data deleted", empty),
+    ]
+    return Outcome(parts, line, " ".join(notes), details)
 
 
 # How each engine meets a server whose SECRET_KEY differs (Django 6 behaviour).
@@ -95,8 +97,18 @@ MISMATCH = {
 MISMATCH["cached_db"] = MISMATCH["cache"].replace("shared store", "shared Redis and the database")
 
 
+@scenario(
+    5,
+    "secret_key",
+    "SECRET_KEYs",
+    "A server with another SECRET_KEY: what breaks? Does SECRET_KEY_FALLBACKS make rotation safe?",
+    {
+        "locmem": "locmem already loses sessions across servers and on every restart "
+        "(scenarios 1 and 2); a key change cannot lose more"
+    },
+)
 def secret_keys(ctx):
-    """5. One server restarted with another key; then every server rotated, with and without fallbacks."""
+    """One server restarted with another key; then every server rotated, with and without fallbacks."""
     stack = ctx.stack
     if len(stack.servers) < 2:
         raise NotApplicable("needs at least two servers to give one of them another key")
@@ -141,23 +153,15 @@ def secret_keys(ctx):
         )
     details = {
         "odd_server": odd,
-        "mixed": tally.as_json(),
+        "mixed": tally,
         "others_after_first_odd": [others_kept, len(others_after)],
-        "mixed_probes": probe_log(probes),
-        "with_fallbacks": with_fallbacks.as_json(),
-        "without_fallbacks": without.as_json(),
+        "mixed_probes": probes,
+        "with_fallbacks": with_fallbacks,
+        "without_fallbacks": without,
     }
-    return Outcome(
-        [
-            Part(f"probes kept with {odd} on another SECRET_KEY", tally.kept, tally.total),
-            Part(
-                "probes kept after a rotation with SECRET_KEY_FALLBACKS",
-                with_fallbacks.kept,
-                with_fallbacks.total,
-            ),
-            Part("probes kept after a rotation without fallbacks", without.kept, without.total),
-        ],
-        line,
-        " ".join(notes),
-        details,
-    )
+    parts = [
+        Part.of(f"probes kept with {odd} on another SECRET_KEY", tally),
+        Part.of("probes kept after a rotation with SECRET_KEY_FALLBACKS", with_fallbacks),
+        Part.of("probes kept after a rotation without fallbacks", without),
+    ]
+    return Outcome(parts, line, " ".join(notes), details)

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.stack
 def test_file_sessions_are_lost_across_hosts_and_db_sessions_are_kept(run, stack):
     outcome = run("hosts", stack)
     [(kept, total)] = outcome.counts
-    assert {probe["host"] for probe in outcome.details["probes"]} == {"host1", "host2", "host3"}
+    assert {probe.host for probe in outcome.details["probes"]} == {"host1", "host2", "host3"}
     if stack.profile == "file":
         assert kept < total / 2, "each host has its own session folder"
     else:
@@ -43,7 +43,7 @@ def test_a_server_cut_off_redis_leaves_the_rotation(run, stack):
     assert [server for t, status, server in answers if t > 5] and victim not in {
         s for t, _, s in answers if t > 5
     }
-    assert outcome.details["after_heal"]["kept"] == outcome.details["after_heal"]["total"]
+    assert outcome.details["after_heal"].kept == outcome.details["after_heal"].total
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ def test_round_robin_loses_locmem_sessions_and_keeps_db_sessions(run, stack):
     outcome = run("round_robin", stack)
     [(kept, total)] = outcome.counts
     assert total == len(outcome.details["probes"]) == 8
-    assert set(outcome.details["tally"]["servers"]) == {"server1", "server2", "server3"}
+    assert set(outcome.details["tally"].servers) == {"server1", "server2", "server3"}
     if stack.profile == "locmem":
         assert kept < 4, "locmem should lose the session in most probes"
         assert outcome.details["checkout"] == "sent to log in"
@@ -61,8 +61,8 @@ def test_a_killed_server_costs_no_get_and_no_session(run, stack):
     outcome = run("kill", stack)
     (served, requests), (kept, probes) = outcome.counts
     # The add-to-cart POST sent as the server died may fail (it is never retried); no GET may.
-    assert served >= requests - 1 and kept == probes == 8 - outcome.details["before"]["total"]
-    assert outcome.details["rejoined"]["servers"].get(outcome.details["victim"])
+    assert served >= requests - 1 and kept == probes == 8 - outcome.details["before"].total
+    assert outcome.details["rejoined"].servers.get(outcome.details["victim"])
 
 
 @pytest.mark.parametrize("stack", [{"profile": "signed_cookies", "workers": 1}], indirect=True)
@@ -76,7 +76,7 @@ def test_signed_cookie_sessions_survive_a_restart_of_every_server(run, stack):
 def test_cache_sessions_survive_a_redis_restart_but_not_its_data_loss(run, stack):
     outcome = run("redis", stack)
     assert outcome.counts == [(6, 6), (0, 6)]
-    assert 503 in [probe["status"] for probe in outcome.details["during_outage"]]
+    assert 503 in [probe.status for probe in outcome.details["during_outage"]]
 
 
 @pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
