@@ -14,24 +14,20 @@ import time
 from pathlib import Path
 
 from .children import StackError
+from .keys import write_private
+from .stack import stack_pid
 
 REQUESTS = "requests"
 
 
 def runstack_pid(run_dir):
-    """The pid of the runstack process running from ``run_dir``, or None."""
+    """The pid of the runstack process running from ``run_dir``, or None (a stack another program
+    runs, a test's say, would die of SIGUSR1)."""
+    pid = stack_pid(run_dir)
     try:
-        pid = int((Path(run_dir) / "stack.pid").read_text())
-        with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return pid if b"runstack" in file.read() else None
-    except (FileNotFoundError, ValueError):
+        return pid if pid and b"runstack" in Path(f"/proc/{pid}/cmdline").read_bytes() else None
+    except FileNotFoundError:  # it has just exited
         return None
-
-
-def write_atomically(path, text):
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def send(run_dir, request, show):
@@ -44,7 +40,7 @@ def send(run_dir, request, show):
     folder.mkdir(exist_ok=True)
     base = folder / f"{time.time_ns()}-{secrets.token_hex(3)}"
     log, done = base.with_suffix(".log"), base.with_suffix(".done")
-    write_atomically(base.with_suffix(".json"), json.dumps(request))
+    write_private(base.with_suffix(".json"), json.dumps(request))
     os.kill(pid, signal.SIGUSR1)
     shown = 0
     try:
@@ -88,5 +84,5 @@ def answer(path, carry_out):
             result = {"ok": False, "message": str(error)}
         except Exception as error:  # a failed request must not stop the stack: the requester hears why
             result = {"ok": False, "message": f"{type(error).__name__}: {error}"}
-    write_atomically(path.with_suffix(".done"), json.dumps(result))
+    write_private(path.with_suffix(".done"), json.dumps(result))
     return result

@@ -33,7 +33,8 @@ class Key:
 
 
 def write_private(path, text):
-    """Write ``text`` to ``path`` readable by its owner only, from the first byte on."""
+    """Write ``text`` to ``path`` readable by its owner only, from the first byte on; a reader sees
+    the whole text or none (the old file, or no file)."""
     temporary = path.with_name(path.name + ".new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
@@ -48,13 +49,8 @@ class KeyRing:
     def current(self):
         """The signing key, made (with its id) the first time a run folder needs one."""
         path = self.run_dir / KEY_FILE
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(Key.new().key)
+        if not path.exists():
+            write_private(path, Key.new().key)
         id_path = self.run_dir / ID_FILE
         if not id_path.exists():  # also for a run folder from before keys had ids
             id_path.write_text(secrets.token_hex(4) + "\n")

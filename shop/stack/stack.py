@@ -44,7 +44,9 @@ def required_programs(profiles, db="sqlite"):
     return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
 
 
+PID_FILE = "stack.pid"
 STATUS_FILE = "status.json"
+PART_FIELDS = ("name", "role", "pid", "host", "address", "port")  # of each part in the status
 
 
 def current_roles(parts):
@@ -61,13 +63,23 @@ def current_roles(parts):
     return parts
 
 
+def stack_pid(run_dir):
+    """The pid of the live process that runs a stack from ``run_dir`` (``PID_FILE``), or None."""
+    try:
+        pid = int((Path(run_dir) / PID_FILE).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
 def running_status(run_dir):
     """The status of the stack running from ``run_dir``, or None when none runs there."""
+    if stack_pid(run_dir) is None:
+        return None
     try:
-        pid = int((Path(run_dir) / "stack.pid").read_text())
-        os.kill(pid, 0)
         status = json.loads((Path(run_dir) / STATUS_FILE).read_text())
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError):  # starting, or stopping
         return None
     status["parts"] = current_roles(status["parts"])
     return status
@@ -118,9 +130,9 @@ class Stack(LiveOperations):
             raise StackError("a stack needs at least one server with at least one worker")
         self.profile, self.server_count, self.workers = profile, servers, workers
         self.port, self.balance, self.db, self.tls, self.redis = port, balance, db, tls, redis
-        self.network = Network(run_dir or DEFAULT_RUN_DIR) if hosts else None
-        self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+        self.network = Network(self.run_dir) if hosts else None
+        self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.keys = KeyRing(self.run_dir)
         self.session_fallbacks = []  # earlier profiles whose stores the servers still read (live.py)
         self.console = Console(out or sys.stdout)
@@ -205,15 +217,10 @@ class Stack(LiveOperations):
     def _claim_run_dir(self):
         """One stack per run folder: its files (nginx.conf, logs, redis data) are not shareable."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        pid_file = self.run_dir / "stack.pid"
-        try:
-            owner = int(pid_file.read_text())
-            os.kill(owner, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            pid_file.write_text(f"{os.getpid()}\n")
-            self._pid_file = pid_file
-            return
-        raise StackError(f"a stack (pid {owner}) already runs from {self.run_dir}; stop it first")
+        if owner := stack_pid(self.run_dir):
+            raise StackError(f"a stack (pid {owner}) already runs from {self.run_dir}; stop it first")
+        self._pid_file = self.run_dir / PID_FILE
+        self._pid_file.write_text(f"{os.getpid()}\n")
 
     def _django_env(self):
         env = dict(self.base_env)
@@ -244,40 +251,31 @@ class Stack(LiveOperations):
     def _start_redis(self, ports):
         """The Redis of the Redis profiles (one server, or a Sentinel group); the variables that
         reach it. Data in RUN_DIR/redis, so that sessions survive a full stop and start."""
-        env = {}
         folder = self.run_dir / "redis"
         if self.redis == "single":
-            primary = RedisServer(folder, ports[0], self.console, self._host("redis"))
-            self._start_store(primary)
-            env["REDIS_URL"] = primary.url
-        else:
-            primary = RedisServer(folder / "redis1", ports[0], self.console, self._host("redis1"), "redis1")
-            self._start_store(primary)
-            for k in (2, 3):
-                name = f"redis{k}"
-                replica_of = (primary.address, primary.port)
-                self._start_store(
-                    RedisServer(folder / name, ports[k - 1], self.console, self._host(name), name, replica_of)
-                )
-            sentinels = [
-                RedisSentinel(
-                    folder / f"sentinel{k}",
-                    ports[2 + k],
-                    self.console,
-                    self._host(f"sentinel{k}"),
-                    f"sentinel{k}",
-                    (primary.address, primary.port),
-                )
-                for k in (1, 2, 3)
-            ]
-            wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
-            for sentinel in sentinels:
-                self._start_store(sentinel)
-            env["REDIS_URL"] = f"redis://{RedisSentinel.SERVICE}/0"
-            env["REDIS_SENTINELS"] = ",".join(f"{s.address}:{s.port}" for s in sentinels)
+            redis = RedisServer(folder, ports[0], self.console, self._host("redis"))
+            self._start_store(redis)
+            return {"REDIS_URL": redis.url}
+
+        def member(kind, name, port, primary_at=None):
+            """A replica (or Sentinel) follows the primary at ``primary_at``: (address, port)."""
+            return kind(folder / name, port, self.console, self._host(name), name, primary_at)
+
+        primary = member(RedisServer, "redis1", ports[0])
+        self._start_store(primary)
+        primary_at = (primary.address, primary.port)
+        for k in (2, 3):
+            self._start_store(member(RedisServer, f"redis{k}", ports[k - 1], primary_at))
+        sentinels = [member(RedisSentinel, f"sentinel{k}", ports[2 + k], primary_at) for k in (1, 2, 3)]
+        wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
+        for sentinel in sentinels:
+            self._start_store(sentinel)
+        return {
+            "REDIS_URL": f"redis://{RedisSentinel.SERVICE}/0",
+            "REDIS_SENTINELS": ",".join(f"{s.address}:{s.port}" for s in sentinels),
             # An acknowledged session write is on a replica too, so a failover cannot lose it.
-            env["SESSION_REDIS_REPLICAS_ACK"] = self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1")
-        return env
+            "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1"),
+        }
 
     def _start_store(self, store):
         self.stores.append(store)
@@ -320,32 +318,14 @@ class Stack(LiveOperations):
     def status(self):
         """What runs where, as ``runstack --status`` prints it (DESIGN.md)."""
         machine = socket.gethostname()
-        parts = [
-            {
-                "name": "nginx",
-                "role": "balancer",
-                "pid": self.nginx.pid,
-                "host": machine,
-                "address": "127.0.0.1",
-                "port": self.port,
-            }
-        ]
+        rows = [("nginx", "balancer", self.nginx.pid, machine, "127.0.0.1", self.port)]
         for part, role in [*((s, "server") for s in self.servers), *((s, s.role) for s in self.stores)]:
             host = part.host.name if part.host else machine
-            parts.append(
-                {
-                    "name": part.name,
-                    "role": role,
-                    "pid": part.child.pid,
-                    "host": host,
-                    "address": part.address,
-                    "port": part.port,
-                }
-            )
+            rows.append((part.name, role, part.child.pid, host, part.address, part.port))
         return {
             "profile": self.profile,
             "url": self.url,
-            "parts": current_roles(parts),
+            "parts": current_roles([dict(zip(PART_FIELDS, row, strict=True)) for row in rows]),
             "session_fallbacks": self.session_fallbacks,
             "key_id": self.env.get("SHOP_SECRET_KEY_ID") or None,
         }
@@ -537,10 +517,7 @@ class Stack(LiveOperations):
     def stop(self):
         """Stop nginx first (no new requests), then the servers, then the stores. Idempotent."""
         with self._lock:
-            if self._stopping:
-                already = True
-            else:
-                already, self._stopping = False, True
+            already, self._stopping = self._stopping, True
         if already:
             self.stopped.wait()
             return
