@@ -27,6 +27,10 @@ from .profiles import PROFILES, REDIS_PROFILES
 
 SESSION_FALLBACKS_FILE = "session_fallbacks.json"
 REDIS_VARIABLES = ("REDIS_URL", "REDIS_SENTINELS", "SESSION_REDIS_REPLICAS_ACK")
+LOCMEM_REFUSED = (
+    "no switch to locmem keeps sessions: each would live in one worker process's memory, out of reach "
+    "of every other; start a stack with --profile locmem instead"
+)
 LOCMEM_LOST = (
     "locmem keeps each session in the memory of the one worker process that made it: no other "
     "process can read it, so nothing can move it, and every locmem session ends when its server "
@@ -99,10 +103,7 @@ class LiveOperations:
         if profile == old:
             raise StackError(f"the stack already runs profile {profile}")
         if profile == "locmem":
-            raise StackError(
-                "no switch to locmem keeps sessions: each would live in one worker process's memory, "
-                "out of reach of every other; start a stack with --profile locmem instead"
-            )
+            raise StackError(LOCMEM_REFUSED)
         started = time.monotonic()
         keep = [f for f in unexpired(self.session_fallbacks) if f["profile"] not in (old, profile)]
         reads = [f["profile"] for f in keep]

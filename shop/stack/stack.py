@@ -366,18 +366,21 @@ class Stack(LiveOperations):
         """Send ``sig`` to every process of one server, as a crash would; the monitor restarts it."""
         self.server(server).child.signal(sig, group=True)
 
-    def restart(self, server=None, env=None):
-        """Restart one server, or all of them one at a time; nginx serves from the others.
+    def restart(self, server=None, env=None, progress=None):
+        """Restart one server, or all of them one at a time; nginx serves from the others. Returns
+        what it did, in words (``progress``, default ``say``, hears each server's restart).
 
         ``env`` changes variables of the restarted servers from then on, as a rolling deploy of
         new settings would (a new SECRET_KEY, say); ``self.env`` keeps the start's values. A new
         SECRET_KEY without its SHOP_SECRET_KEY_ID gets the id the run folder knows it by, if any.
         Call it from a thread that lives as long as the stack (see ``children.command``).
         """
+        say = progress or self.say
         env = dict(env or {})
         if env.get("SECRET_KEY") and "SHOP_SECRET_KEY_ID" not in env:
             env["SHOP_SECRET_KEY_ID"] = self.keys.id_of(env["SECRET_KEY"])
-        for target in self.servers if server is None else [self.server(server)]:
+        targets = self.servers if server is None else [self.server(server)]
+        for target in targets:
             with self._lock:
                 if self._stopping:
                     raise StackError("the stack is stopping")
@@ -389,12 +392,13 @@ class Stack(LiveOperations):
                 target.update_env(env)
                 target.start()
                 target.wait_serving()
-                self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
+                say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
                 self.write_status()
             finally:
                 target.restarting = False
                 if not self._stopping:
                     self._rotate(target, serving=True)
+        return f"Restarted {', '.join(target.name for target in targets)}."
 
     def _rotate(self, server, serving):
         """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
