@@ -208,13 +208,18 @@ prefixed with its name ([server1], [nginx], [redis])."""
             raise CommandError(
                 "--hosts needs root (or CAP_NET_ADMIN) to create network namespaces", returncode=2
             )
+        # The options that shape the stack are named (dest) as Stack's parameters.
+        shape = {name: options[name] for name in inspect.signature(Stack).parameters if name in options}
+        # While starting, a stop request interrupts the start, which stops what it started.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGHUP, signal.default_int_handler)
         try:
-            # The options that shape the stack are named (dest) as Stack's parameters.
-            shape = {name: options[name] for name in inspect.signature(Stack).parameters if name in options}
-            stack = Stack(out=self.stdout, **shape)
+            stack = Stack(out=self.stdout, **shape).start()
         except StackError as error:
             raise CommandError(error) from None
-        self.start(stack)
+        except KeyboardInterrupt:
+            message = "interrupted while starting; everything started so far is stopped"
+            raise CommandError(message, returncode=130) from None
         self.stdout.write(
             self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
             + "`manage.py runstack --restart [serverK]` restarts servers, `--switch-profile P` and "
@@ -224,21 +229,6 @@ prefixed with its name ([server1], [nginx], [redis])."""
         if stack.failure:
             raise CommandError(f"the stack stopped because {stack.failure}")
         self.stdout.write("Stopped: no process of the stack is left.")
-
-    def start(self, stack):
-        def interrupt(signum, frame):
-            raise KeyboardInterrupt
-
-        # While starting, a stop request interrupts the start, which stops what it started.
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGHUP, interrupt)
-        try:
-            stack.start()
-        except StackError as error:
-            raise CommandError(error) from None
-        except KeyboardInterrupt:
-            message = "interrupted while starting; everything started so far is stopped"
-            raise CommandError(message, returncode=130) from None
 
     def serve(self, stack):
         # Handlers only take note: stopping and restarting run here, in the main thread, which
