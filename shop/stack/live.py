@@ -47,9 +47,8 @@ def stamp(seconds):
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
-def unexpired(fallbacks, now=None):
-    now = time.time() if now is None else now
-    return [f for f in fallbacks if datetime.fromisoformat(f["until"]).timestamp() > now]
+def unexpired(fallbacks):
+    return [f for f in fallbacks if datetime.fromisoformat(f["until"]).timestamp() > time.time()]
 
 
 class LiveOperations:
@@ -152,9 +151,10 @@ class LiveOperations:
         }
 
     def own_key_env(self):
-        """The key variables the stack's servers should run with, as its run folder says."""
+        """The key variables the stack's servers should run with, as its run folder says (or as the
+        environment does when it gives a SECRET_KEY: that one has no id the stack knows)."""
         if self.base_env.get("SECRET_KEY"):
-            return {name: self.env.get(name, "") for name in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")}
+            return {name: self.base_env.get(name, "") for name in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")}
         return self.key_env(self.keys.current(), self.keys.previous())
 
     def rotate_secret_key(self, progress=None):

@@ -225,8 +225,7 @@ class Stack(LiveOperations):
     def _django_env(self):
         env = dict(self.base_env)
         env["STATIC_ROOT"] = str(self.run_dir / "static")
-        if not env.get("SECRET_KEY"):  # a SECRET_KEY given has no id the stack knows
-            env |= self.key_env(self.keys.current(), self.keys.previous())
+        env |= self.own_key_env()
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
         if self.tls:
             env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
