@@ -141,7 +141,7 @@ class Stack(LiveOperations):
         self.env = None  # what the servers run with, once started
         self.servers, self.stores, self.nginx = [], [], None
         self.failure = None  # why the stack stopped itself, if it did
-        self.stopped = threading.Event()
+        self.stopped = threading.Event()  # set once every child is stopped
         self._lock = threading.RLock()
         self._nginx_lock = threading.Lock()
         self._stopping = False
@@ -499,9 +499,7 @@ class Stack(LiveOperations):
         """Servers alive but unable to reach their stores leave nginx's rotation while others can
         serve; when none can (the store every server shares is down), all stay and say 503."""
         candidates = [s for s in self.servers if s.serving and not s.restarting and not s.draining]
-        ready = {server.name for server in candidates if server.is_ready()}
-        if not ready:
-            ready = {server.name for server in candidates}
+        ready = {server.name for server in candidates if server.is_ready()} or {s.name for s in candidates}
         changed = [server for server in candidates if (server.name in ready) != server.ready]
         for server in changed:
             server.ready = server.name in ready
@@ -511,10 +509,6 @@ class Stack(LiveOperations):
             )
         if changed and not self._stopping:
             self._reload_nginx("to follow the servers' readiness")
-
-    def wait(self, timeout=None):
-        """Block until the stack stops (see ``failure`` for why, if it stopped itself)."""
-        return self.stopped.wait(timeout)
 
     # Stopping ------------------------------------------------------------------------
     def stop(self):

@@ -236,7 +236,7 @@ prefixed with its name ([server1], [nginx], [redis])."""
         pending = []
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(signum, lambda signum, frame: pending.append(signum))
-        while not stack.wait(0.2):
+        while not stack.stopped.wait(0.2):
             while pending and not stack.stopped.is_set():
                 signum = pending.pop(0)
                 if signum == signal.SIGUSR1:
