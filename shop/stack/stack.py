@@ -118,14 +118,10 @@ class Stack(LiveOperations):
         run in hardened mode (SHOP_SECURE=1). ``hosts``: every server and store on a simulated
         host of its own (``hosts.Network``); ``redis="sentinel"``: the Redis profiles' Redis is a
         primary, two replicas and three Sentinels, reached through Sentinel."""
-        if profile not in PROFILES:
-            raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-        if balance not in BALANCES:
-            raise StackError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
-        if db not in DATABASES:
-            raise StackError(f"unknown db {db!r}; choose one of {', '.join(DATABASES)}")
-        if redis not in REDIS_MODES:
-            raise StackError(f"unknown redis {redis!r}; choose one of {', '.join(REDIS_MODES)}")
+        choices = {"profile": PROFILES, "balance": BALANCES, "db": DATABASES, "redis": REDIS_MODES}
+        for (option, allowed), value in zip(choices.items(), (profile, balance, db, redis), strict=True):
+            if value not in allowed:
+                raise StackError(f"unknown {option} {value!r}; choose one of {', '.join(allowed)}")
         if servers < 1 or workers < 1:
             raise StackError("a stack needs at least one server with at least one worker")
         self.profile, self.server_count, self.workers = profile, servers, workers
