@@ -6,6 +6,7 @@ appending what it does to ``<name>.log``, and writes ``<name>.done``: ``{"ok", "
 requester prints the log as it grows and returns the answer; it stops waiting if runstack dies.
 """
 
+import functools
 import json
 import os
 import secrets
@@ -72,14 +73,9 @@ def answer(path, carry_out):
     message or raises StackError; write the log and the answer beside it."""
     request = json.loads(path.read_text())
     path.unlink()
-    with open(path.with_suffix(".log"), "a") as log:
-
-        def progress(line):
-            log.write(line + "\n")
-            log.flush()
-
+    with open(path.with_suffix(".log"), "a", buffering=1) as log:  # line-buffered: the requester tails it
         try:
-            result = {"ok": True, "message": carry_out(request, progress)}
+            result = {"ok": True, "message": carry_out(request, functools.partial(print, file=log))}
         except StackError as error:
             result = {"ok": False, "message": str(error)}
         except Exception as error:  # a failed request must not stop the stack: the requester hears why
