@@ -56,21 +56,20 @@ class KeyRing:
             id_path.write_text(secrets.token_hex(4) + "\n")
         return Key(path.read_text().strip(), id_path.read_text().strip())
 
-    def previous(self, now=None):
+    def previous(self):
         """The keys rotated out that are still accepted, newest first."""
-        now = time.time() if now is None else now
         try:
             keys = [Key(**key) for key in json.loads((self.run_dir / PREVIOUS_FILE).read_text())]
         except FileNotFoundError:
             return []
-        return [key for key in keys if key.until > now]
+        return [key for key in keys if key.until > time.time()]
 
     def replace(self, new, accepted_for):
         """``new`` signs from now on; the current key is accepted for ``accepted_for`` seconds more."""
         now = time.time()
         old = self.current()
         old.retired, old.until = now, now + accepted_for
-        previous = [old, *(key for key in self.previous(now) if key.key != new.key)]
+        previous = [old, *(key for key in self.previous() if key.key != new.key)]
         write_private(self.run_dir / PREVIOUS_FILE, json.dumps([asdict(key) for key in previous], indent=2))
         write_private(self.run_dir / KEY_FILE, new.key)
         (self.run_dir / ID_FILE).write_text(new.id + "\n")
