@@ -22,8 +22,8 @@ REQUESTS = "requests"
 
 
 def runstack_pid(run_dir):
-    """The pid of the runstack process running from ``run_dir``, or None (a stack another program
-    runs, a test's say, would die of SIGUSR1)."""
+    """The pid of the runstack process running from ``run_dir``, or None: another program that runs
+    a stack there (a test, say) would die of SIGUSR1."""
     pid = stack_pid(run_dir)
     try:
         return pid if pid and b"runstack" in Path(f"/proc/{pid}/cmdline").read_bytes() else None
