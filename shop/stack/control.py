@@ -6,6 +6,7 @@ appending what it does to ``<name>.log``, and writes ``<name>.done``: ``{"ok", "
 requester prints the log as it grows and returns the answer; it stops waiting if runstack dies.
 """
 
+import functools
 import json
 import os
 import secrets
@@ -14,24 +15,20 @@ import time
 from pathlib import Path
 
 from .children import StackError
+from .keys import write_private
+from .stack import stack_pid
 
 REQUESTS = "requests"
 
 
 def runstack_pid(run_dir):
-    """The pid of the runstack process running from ``run_dir``, or None."""
+    """The pid of the runstack process running from ``run_dir``, or None: another program that runs
+    a stack there (a test, say) would die of SIGUSR1."""
+    pid = stack_pid(run_dir)
     try:
-        pid = int((Path(run_dir) / "stack.pid").read_text())
-        with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return pid if b"runstack" in file.read() else None
-    except (FileNotFoundError, ValueError):
+        return pid if pid and b"runstack" in Path(f"/proc/{pid}/cmdline").read_bytes() else None
+    except FileNotFoundError:  # it has just exited
         return None
-
-
-def write_atomically(path, text):
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def send(run_dir, request, show):
@@ -44,7 +41,7 @@ def send(run_dir, request, show):
     folder.mkdir(exist_ok=True)
     base = folder / f"{time.time_ns()}-{secrets.token_hex(3)}"
     log, done = base.with_suffix(".log"), base.with_suffix(".done")
-    write_atomically(base.with_suffix(".json"), json.dumps(request))
+    write_private(base.with_suffix(".json"), json.dumps(request))
     os.kill(pid, signal.SIGUSR1)
     shown = 0
     try:
@@ -76,17 +73,12 @@ def answer(path, carry_out):
     message or raises StackError; write the log and the answer beside it."""
     request = json.loads(path.read_text())
     path.unlink()
-    with open(path.with_suffix(".log"), "a") as log:
-
-        def progress(line):
-            log.write(line + "\n")
-            log.flush()
-
+    with open(path.with_suffix(".log"), "a", buffering=1) as log:  # line-buffered: the requester tails it
         try:
-            result = {"ok": True, "message": carry_out(request, progress)}
+            result = {"ok": True, "message": carry_out(request, functools.partial(print, file=log))}
         except StackError as error:
             result = {"ok": False, "message": str(error)}
         except Exception as error:  # a failed request must not stop the stack: the requester hears why
             result = {"ok": False, "message": f"{type(error).__name__}: {error}"}
-    write_atomically(path.with_suffix(".done"), json.dumps(result))
+    write_private(path.with_suffix(".done"), json.dumps(result))
     return result

@@ -33,7 +33,8 @@ class Key:
 
 
 def write_private(path, text):
-    """Write ``text`` to ``path`` readable by its owner only, from the first byte on."""
+    """Write ``text`` to ``path`` readable by its owner only, from the first byte on; a reader sees
+    the whole text or none (the old file, or no file)."""
     temporary = path.with_name(path.name + ".new")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as file:
@@ -48,33 +49,27 @@ class KeyRing:
     def current(self):
         """The signing key, made (with its id) the first time a run folder needs one."""
         path = self.run_dir / KEY_FILE
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as file:
-                file.write(Key.new().key)
+        if not path.exists():
+            write_private(path, Key.new().key)
         id_path = self.run_dir / ID_FILE
         if not id_path.exists():  # also for a run folder from before keys had ids
             id_path.write_text(secrets.token_hex(4) + "\n")
         return Key(path.read_text().strip(), id_path.read_text().strip())
 
-    def previous(self, now=None):
+    def previous(self):
         """The keys rotated out that are still accepted, newest first."""
-        now = time.time() if now is None else now
         try:
             keys = [Key(**key) for key in json.loads((self.run_dir / PREVIOUS_FILE).read_text())]
         except FileNotFoundError:
             return []
-        return [key for key in keys if key.until > now]
+        return [key for key in keys if key.until > time.time()]
 
     def replace(self, new, accepted_for):
         """``new`` signs from now on; the current key is accepted for ``accepted_for`` seconds more."""
         now = time.time()
         old = self.current()
         old.retired, old.until = now, now + accepted_for
-        previous = [old, *(key for key in self.previous(now) if key.key != new.key)]
+        previous = [old, *(key for key in self.previous() if key.key != new.key)]
         write_private(self.run_dir / PREVIOUS_FILE, json.dumps([asdict(key) for key in previous], indent=2))
         write_private(self.run_dir / KEY_FILE, new.key)
         (self.run_dir / ID_FILE).write_text(new.id + "\n")

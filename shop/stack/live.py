@@ -27,6 +27,10 @@ from .profiles import PROFILES, REDIS_PROFILES
 
 SESSION_FALLBACKS_FILE = "session_fallbacks.json"
 REDIS_VARIABLES = ("REDIS_URL", "REDIS_SENTINELS", "SESSION_REDIS_REPLICAS_ACK")
+LOCMEM_REFUSED = (
+    "no switch to locmem keeps sessions: each would live in one worker process's memory, out of reach "
+    "of every other; start a stack with --profile locmem instead"
+)
 LOCMEM_LOST = (
     "locmem keeps each session in the memory of the one worker process that made it: no other "
     "process can read it, so nothing can move it, and every locmem session ends when its server "
@@ -43,9 +47,8 @@ def stamp(seconds):
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
 
 
-def unexpired(fallbacks, now=None):
-    now = time.time() if now is None else now
-    return [f for f in fallbacks if datetime.fromisoformat(f["until"]).timestamp() > now]
+def unexpired(fallbacks):
+    return [f for f in fallbacks if datetime.fromisoformat(f["until"]).timestamp() > time.time()]
 
 
 class LiveOperations:
@@ -99,10 +102,7 @@ class LiveOperations:
         if profile == old:
             raise StackError(f"the stack already runs profile {profile}")
         if profile == "locmem":
-            raise StackError(
-                "no switch to locmem keeps sessions: each would live in one worker process's memory, "
-                "out of reach of every other; start a stack with --profile locmem instead"
-            )
+            raise StackError(LOCMEM_REFUSED)
         started = time.monotonic()
         keep = [f for f in unexpired(self.session_fallbacks) if f["profile"] not in (old, profile)]
         reads = [f["profile"] for f in keep]
@@ -151,9 +151,10 @@ class LiveOperations:
         }
 
     def own_key_env(self):
-        """The key variables the stack's servers should run with, as its run folder says."""
+        """The key variables the stack's servers should run with, as its run folder says (or as the
+        environment does when it gives a SECRET_KEY: that one has no id the stack knows)."""
         if self.base_env.get("SECRET_KEY"):
-            return {name: self.env.get(name, "") for name in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")}
+            return {name: self.base_env.get(name, "") for name in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")}
         return self.key_env(self.keys.current(), self.keys.previous())
 
     def rotate_secret_key(self, progress=None):

@@ -44,7 +44,9 @@ def required_programs(profiles, db="sqlite"):
     return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
 
 
+PID_FILE = "stack.pid"
 STATUS_FILE = "status.json"
+PART_FIELDS = ("name", "role", "pid", "host", "address", "port")  # of each part in the status
 
 
 def current_roles(parts):
@@ -61,13 +63,23 @@ def current_roles(parts):
     return parts
 
 
+def stack_pid(run_dir):
+    """The pid of the live process that runs a stack from ``run_dir`` (``PID_FILE``), or None."""
+    try:
+        pid = int((Path(run_dir) / PID_FILE).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
 def running_status(run_dir):
     """The status of the stack running from ``run_dir``, or None when none runs there."""
+    if stack_pid(run_dir) is None:
+        return None
     try:
-        pid = int((Path(run_dir) / "stack.pid").read_text())
-        os.kill(pid, 0)
         status = json.loads((Path(run_dir) / STATUS_FILE).read_text())
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+    except (FileNotFoundError, ValueError):  # starting, or stopping
         return None
     status["parts"] = current_roles(status["parts"])
     return status
@@ -106,21 +118,17 @@ class Stack(LiveOperations):
         run in hardened mode (SHOP_SECURE=1). ``hosts``: every server and store on a simulated
         host of its own (``hosts.Network``); ``redis="sentinel"``: the Redis profiles' Redis is a
         primary, two replicas and three Sentinels, reached through Sentinel."""
-        if profile not in PROFILES:
-            raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-        if balance not in BALANCES:
-            raise StackError(f"unknown balance {balance!r}; choose one of {', '.join(BALANCES)}")
-        if db not in DATABASES:
-            raise StackError(f"unknown db {db!r}; choose one of {', '.join(DATABASES)}")
-        if redis not in REDIS_MODES:
-            raise StackError(f"unknown redis {redis!r}; choose one of {', '.join(REDIS_MODES)}")
+        choices = {"profile": PROFILES, "balance": BALANCES, "db": DATABASES, "redis": REDIS_MODES}
+        for (option, allowed), value in zip(choices.items(), (profile, balance, db, redis), strict=True):
+            if value not in allowed:
+                raise StackError(f"unknown {option} {value!r}; choose one of {', '.join(allowed)}")
         if servers < 1 or workers < 1:
             raise StackError("a stack needs at least one server with at least one worker")
         self.profile, self.server_count, self.workers = profile, servers, workers
         self.port, self.balance, self.db, self.tls, self.redis = port, balance, db, tls, redis
-        self.network = Network(run_dir or DEFAULT_RUN_DIR) if hosts else None
-        self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.run_dir = Path(run_dir or DEFAULT_RUN_DIR).resolve()
+        self.network = Network(self.run_dir) if hosts else None
+        self.certificate = self._tls_key = None  # with tls: the certificate clients trust, its key
         self.keys = KeyRing(self.run_dir)
         self.session_fallbacks = []  # earlier profiles whose stores the servers still read (live.py)
         self.console = Console(out or sys.stdout)
@@ -129,7 +137,7 @@ class Stack(LiveOperations):
         self.env = None  # what the servers run with, once started
         self.servers, self.stores, self.nginx = [], [], None
         self.failure = None  # why the stack stopped itself, if it did
-        self.stopped = threading.Event()
+        self.stopped = threading.Event()  # set once every child is stopped
         self._lock = threading.RLock()
         self._nginx_lock = threading.Lock()
         self._stopping = False
@@ -205,21 +213,15 @@ class Stack(LiveOperations):
     def _claim_run_dir(self):
         """One stack per run folder: its files (nginx.conf, logs, redis data) are not shareable."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        pid_file = self.run_dir / "stack.pid"
-        try:
-            owner = int(pid_file.read_text())
-            os.kill(owner, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            pid_file.write_text(f"{os.getpid()}\n")
-            self._pid_file = pid_file
-            return
-        raise StackError(f"a stack (pid {owner}) already runs from {self.run_dir}; stop it first")
+        if owner := stack_pid(self.run_dir):
+            raise StackError(f"a stack (pid {owner}) already runs from {self.run_dir}; stop it first")
+        self._pid_file = self.run_dir / PID_FILE
+        self._pid_file.write_text(f"{os.getpid()}\n")
 
     def _django_env(self):
         env = dict(self.base_env)
         env["STATIC_ROOT"] = str(self.run_dir / "static")
-        if not env.get("SECRET_KEY"):  # a SECRET_KEY given has no id the stack knows
-            env |= self.key_env(self.keys.current(), self.keys.previous())
+        env |= self.own_key_env()
         env["PYTHONUNBUFFERED"] = "1"  # children's lines reach the console as they are written
         if self.tls:
             env["SHOP_SECURE"] = "1"  # hardened mode: secure __Host- cookies, HSTS, SSL redirect
@@ -244,40 +246,31 @@ class Stack(LiveOperations):
     def _start_redis(self, ports):
         """The Redis of the Redis profiles (one server, or a Sentinel group); the variables that
         reach it. Data in RUN_DIR/redis, so that sessions survive a full stop and start."""
-        env = {}
         folder = self.run_dir / "redis"
         if self.redis == "single":
-            primary = RedisServer(folder, ports[0], self.console, self._host("redis"))
-            self._start_store(primary)
-            env["REDIS_URL"] = primary.url
-        else:
-            primary = RedisServer(folder / "redis1", ports[0], self.console, self._host("redis1"), "redis1")
-            self._start_store(primary)
-            for k in (2, 3):
-                name = f"redis{k}"
-                replica_of = (primary.address, primary.port)
-                self._start_store(
-                    RedisServer(folder / name, ports[k - 1], self.console, self._host(name), name, replica_of)
-                )
-            sentinels = [
-                RedisSentinel(
-                    folder / f"sentinel{k}",
-                    ports[2 + k],
-                    self.console,
-                    self._host(f"sentinel{k}"),
-                    f"sentinel{k}",
-                    (primary.address, primary.port),
-                )
-                for k in (1, 2, 3)
-            ]
-            wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
-            for sentinel in sentinels:
-                self._start_store(sentinel)
-            env["REDIS_URL"] = f"redis://{RedisSentinel.SERVICE}/0"
-            env["REDIS_SENTINELS"] = ",".join(f"{s.address}:{s.port}" for s in sentinels)
+            redis = RedisServer(folder, ports[0], self.console, self._host("redis"))
+            self._start_store(redis)
+            return {"REDIS_URL": redis.url}
+
+        def member(kind, name, port, primary_at=None):
+            """A replica (or Sentinel) follows the primary at ``primary_at``: (address, port)."""
+            return kind(folder / name, port, self.console, self._host(name), name, primary_at)
+
+        primary = member(RedisServer, "redis1", ports[0])
+        self._start_store(primary)
+        primary_at = (primary.address, primary.port)
+        for k in (2, 3):
+            self._start_store(member(RedisServer, f"redis{k}", ports[k - 1], primary_at))
+        sentinels = [member(RedisSentinel, f"sentinel{k}", ports[2 + k], primary_at) for k in (1, 2, 3)]
+        wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
+        for sentinel in sentinels:
+            self._start_store(sentinel)
+        return {
+            "REDIS_URL": f"redis://{RedisSentinel.SERVICE}/0",
+            "REDIS_SENTINELS": ",".join(f"{s.address}:{s.port}" for s in sentinels),
             # An acknowledged session write is on a replica too, so a failover cannot lose it.
-            env["SESSION_REDIS_REPLICAS_ACK"] = self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1")
-        return env
+            "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1"),
+        }
 
     def _start_store(self, store):
         self.stores.append(store)
@@ -320,32 +313,14 @@ class Stack(LiveOperations):
     def status(self):
         """What runs where, as ``runstack --status`` prints it (DESIGN.md)."""
         machine = socket.gethostname()
-        parts = [
-            {
-                "name": "nginx",
-                "role": "balancer",
-                "pid": self.nginx.pid,
-                "host": machine,
-                "address": "127.0.0.1",
-                "port": self.port,
-            }
-        ]
+        rows = [("nginx", "balancer", self.nginx.pid, machine, "127.0.0.1", self.port)]
         for part, role in [*((s, "server") for s in self.servers), *((s, s.role) for s in self.stores)]:
             host = part.host.name if part.host else machine
-            parts.append(
-                {
-                    "name": part.name,
-                    "role": role,
-                    "pid": part.child.pid,
-                    "host": host,
-                    "address": part.address,
-                    "port": part.port,
-                }
-            )
+            rows.append((part.name, role, part.child.pid, host, part.address, part.port))
         return {
             "profile": self.profile,
             "url": self.url,
-            "parts": current_roles(parts),
+            "parts": current_roles([dict(zip(PART_FIELDS, row, strict=True)) for row in rows]),
             "session_fallbacks": self.session_fallbacks,
             "key_id": self.env.get("SHOP_SECRET_KEY_ID") or None,
         }
@@ -386,18 +361,21 @@ class Stack(LiveOperations):
         """Send ``sig`` to every process of one server, as a crash would; the monitor restarts it."""
         self.server(server).child.signal(sig, group=True)
 
-    def restart(self, server=None, env=None):
-        """Restart one server, or all of them one at a time; nginx serves from the others.
+    def restart(self, server=None, env=None, progress=None):
+        """Restart one server, or all of them one at a time; nginx serves from the others. Returns
+        what it did, in words (``progress``, default ``say``, hears each server's restart).
 
         ``env`` changes variables of the restarted servers from then on, as a rolling deploy of
         new settings would (a new SECRET_KEY, say); ``self.env`` keeps the start's values. A new
         SECRET_KEY without its SHOP_SECRET_KEY_ID gets the id the run folder knows it by, if any.
         Call it from a thread that lives as long as the stack (see ``children.command``).
         """
+        say = progress or self.say
         env = dict(env or {})
         if env.get("SECRET_KEY") and "SHOP_SECRET_KEY_ID" not in env:
             env["SHOP_SECRET_KEY_ID"] = self.keys.id_of(env["SECRET_KEY"])
-        for target in self.servers if server is None else [self.server(server)]:
+        targets = self.servers if server is None else [self.server(server)]
+        for target in targets:
             with self._lock:
                 if self._stopping:
                     raise StackError("the stack is stopping")
@@ -409,12 +387,13 @@ class Stack(LiveOperations):
                 target.update_env(env)
                 target.start()
                 target.wait_serving()
-                self.say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
+                say(f"{target.name} restarted (pid {old_pid} -> {target.pid})")
                 self.write_status()
             finally:
                 target.restarting = False
                 if not self._stopping:
                     self._rotate(target, serving=True)
+        return f"Restarted {', '.join(target.name for target in targets)}."
 
     def _rotate(self, server, serving):
         """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
@@ -516,9 +495,7 @@ class Stack(LiveOperations):
         """Servers alive but unable to reach their stores leave nginx's rotation while others can
         serve; when none can (the store every server shares is down), all stay and say 503."""
         candidates = [s for s in self.servers if s.serving and not s.restarting and not s.draining]
-        ready = {server.name for server in candidates if server.is_ready()}
-        if not ready:
-            ready = {server.name for server in candidates}
+        ready = {server.name for server in candidates if server.is_ready()} or {s.name for s in candidates}
         changed = [server for server in candidates if (server.name in ready) != server.ready]
         for server in changed:
             server.ready = server.name in ready
@@ -529,18 +506,11 @@ class Stack(LiveOperations):
         if changed and not self._stopping:
             self._reload_nginx("to follow the servers' readiness")
 
-    def wait(self, timeout=None):
-        """Block until the stack stops (see ``failure`` for why, if it stopped itself)."""
-        return self.stopped.wait(timeout)
-
     # Stopping ------------------------------------------------------------------------
     def stop(self):
         """Stop nginx first (no new requests), then the servers, then the stores. Idempotent."""
         with self._lock:
-            if self._stopping:
-                already = True
-            else:
-                already, self._stopping = False, True
+            already, self._stopping = self._stopping, True
         if already:
             self.stopped.wait()
             return

@@ -173,9 +173,12 @@ def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_pa
     run_dir = tmp_path / "run"
     stack = runstack(run_dir, "--profile", "cached_db", "--servers", "2", "--workers", "1")
     stack.wait_for(READY)
-    request = manage("runstack", "--restart", "server1", "--run-dir", str(run_dir), stdout=subprocess.PIPE)
-    assert request.wait(30) == 0
-    stack.wait_for(r"\[stack\] server1 restarted \(pid \d+ -> \d+\)", timeout=30)
+    status, output = run_command("runstack", "--restart", "server1", "--run-dir", str(run_dir))
+    assert status == 0, output
+    assert re.search(r"server1 restarted \(pid \d+ -> \d+\)\nRestarted server1\.", output), output
+    stack.wait_for(r"\[stack\] server1 restarted \(pid \d+ -> \d+\)", timeout=5)
+    status, output = run_command("runstack", "--restart", "server9", "--run-dir", str(run_dir))
+    assert status == 1 and "no server 'server9'; this stack has server1, server2" in output, output
 
     processes = stack.descendants()
     redis = [pid for pid in processes if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()]
@@ -185,11 +188,8 @@ def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_pa
     assert still_running(processes) == []
     assert not (run_dir / "stack.pid").exists()
 
-    orphan_request = manage(
-        "runstack", "--restart", "--run-dir", str(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert orphan_request.wait(30) == 1
-    assert "no runstack is running from" in orphan_request.stdout.read()
+    status, output = run_command("runstack", "--restart", "--run-dir", str(run_dir))
+    assert status == 1 and f"no runstack is running from {run_dir}" in output
 
 
 def run_command(*args):

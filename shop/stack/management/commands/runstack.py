@@ -1,8 +1,8 @@
 import argparse
 import functools
+import inspect
 import json
 import os
-import re
 import signal
 from pathlib import Path
 
@@ -11,11 +11,13 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 from shop.stack import control
 from shop.stack.children import StackError
 from shop.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
-from shop.stack.live import SESSION_FALLBACKS_FILE
+from shop.stack.live import LOCMEM_REFUSED, SESSION_FALLBACKS_FILE
 from shop.stack.nginx import BALANCES
 from shop.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack, running_status
 
-RESTART_REQUEST = "restart.request"
+# What another runstack process may ask the running one for: Stack methods, each with a progress
+# callback, returning what it did in words (control.py carries the request and the answer).
+LIVE_OPERATIONS = ("restart", "switch_profile", "rotate_secret_key")
 
 EPILOG = f"""\
 environment:
@@ -51,12 +53,11 @@ stopping and restarting:
   process, pid file or port behind. A server that dies is reported and started again on
   its port while nginx serves from the others; if nginx or a store dies, everything stops
   and the command exits with status 1.
-  `manage.py runstack --restart` (every server, one at a time) or `--restart server2`
-  restarts servers of the stack running from --run-dir while nginx keeps serving: it
-  writes RUN_DIR/{RESTART_REQUEST} and sends SIGUSR1 to that runstack process.
 
 live operations (on the stack running from --run-dir; each waits until done, prints what
   the stack does and exits 0, or 1 with the reason):
+  `--restart` (every server, one at a time) or `--restart server2` restarts servers while
+  nginx keeps serving.
   `--switch-profile P` moves every server to profile P while it serves, in two rolling
   phases: first every server, one at a time, also reads P's store while still writing the
   old one; then every server, one at a time, writes P's store and reads the old one too.
@@ -70,7 +71,7 @@ live operations (on the stack running from --run-dir; each waits until done, pri
   every server accepts the new key as a fallback, then every server signs with it and
   accepts the old one until SESSION_COOKIE_AGE has passed. Not with SECRET_KEY in the
   environment. /lab/probe's key_id names the key each server signs with.
-  Requests go through RUN_DIR/{control.REQUESTS}/ and SIGUSR1, like --restart.
+  Requests go through RUN_DIR/{control.REQUESTS}/ and SIGUSR1 to that runstack process.
 
 run folder (default {DEFAULT_RUN_DIR}):
   nginx.conf (rendered from nginx/shop.conf.template), logs/access.log and logs/error.log
@@ -156,6 +157,7 @@ prefixed with its name ([server1], [nginx], [redis])."""
         )
         parser.add_argument(
             "--manage",
+            dest="setup_commands",
             action="append",
             default=[],
             metavar="'COMMAND ARGS'",
@@ -169,7 +171,7 @@ prefixed with its name ([server1], [nginx], [redis])."""
             const="all",
             metavar="SERVER",
             help="do not start a stack: restart SERVER (or every server) of the one "
-            "already running from --run-dir",
+            "already running from --run-dir (see below)",
         )
         parser.add_argument(
             "--switch-profile",
@@ -186,46 +188,38 @@ prefixed with its name ([server1], [nginx], [redis])."""
         )
 
     def handle(self, *args, **options):
+        run_dir = options["run_dir"]
         if options["restart"]:
-            return self.request_restart(options["run_dir"], options["restart"])
+            server = None if options["restart"] == "all" else options["restart"]
+            return self.request(run_dir, {"action": "restart", "server": server})
+        if options["switch_profile"] == "locmem":
+            raise CommandError(f"--switch-profile locmem: {LOCMEM_REFUSED}")
         if options["switch_profile"]:
-            if options["switch_profile"] == "locmem":
-                raise CommandError(
-                    "--switch-profile locmem: no switch to locmem keeps sessions (each would live in one "
-                    "worker process's memory); start a stack with --profile locmem instead"
-                )
-            request = {"action": "switch_profile", "profile": options["switch_profile"]}
-            return self.request(options["run_dir"], request)
+            return self.request(run_dir, {"action": "switch_profile", "profile": options["switch_profile"]})
         if options["rotate_secret_key"]:
-            return self.request(options["run_dir"], {"action": "rotate_secret_key"})
+            return self.request(run_dir, {"action": "rotate_secret_key"})
         if options["status"]:
-            return self.print_status(options["run_dir"])
+            return self.print_status(run_dir)
         if options["partition"] or options["heal"]:
             return self.set_link(
-                options["run_dir"], options["partition"] or options["heal"], up=not options["partition"]
+                run_dir, options["partition"] or options["heal"], up=not options["partition"]
             )
         if options["hosts"] and not can_make_hosts():
             raise CommandError(
                 "--hosts needs root (or CAP_NET_ADMIN) to create network namespaces", returncode=2
             )
+        # The options that shape the stack are named (dest) as Stack's parameters.
+        shape = {name: options[name] for name in inspect.signature(Stack).parameters if name in options}
+        # While starting, a stop request interrupts the start, which stops what it started.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGHUP, signal.default_int_handler)
         try:
-            stack = Stack(
-                profile=options["profile"],
-                servers=options["servers"],
-                workers=options["workers"],
-                port=options["port"],
-                balance=options["balance"],
-                db=options["db"],
-                run_dir=options["run_dir"],
-                setup_commands=options["manage"],
-                out=self.stdout,
-                tls=options["tls"],
-                hosts=options["hosts"],
-                redis=options["redis"],
-            )
+            stack = Stack(out=self.stdout, **shape).start()
         except StackError as error:
             raise CommandError(error) from None
-        self.start(stack)
+        except KeyboardInterrupt:
+            message = "interrupted while starting; everything started so far is stopped"
+            raise CommandError(message, returncode=130) from None
         self.stdout.write(
             self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
             + "`manage.py runstack --restart [serverK]` restarts servers, `--switch-profile P` and "
@@ -236,28 +230,13 @@ prefixed with its name ([server1], [nginx], [redis])."""
             raise CommandError(f"the stack stopped because {stack.failure}")
         self.stdout.write("Stopped: no process of the stack is left.")
 
-    def start(self, stack):
-        def interrupt(signum, frame):
-            raise KeyboardInterrupt
-
-        # While starting, a stop request interrupts the start, which stops what it started.
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGHUP, interrupt)
-        try:
-            stack.start()
-        except StackError as error:
-            raise CommandError(error) from None
-        except KeyboardInterrupt:
-            message = "interrupted while starting; everything started so far is stopped"
-            raise CommandError(message, returncode=130) from None
-
     def serve(self, stack):
         # Handlers only take note: stopping and restarting run here, in the main thread, which
         # also spawned the children and so outlives them (their parent-death signal).
         pending = []
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
             signal.signal(signum, lambda signum, frame: pending.append(signum))
-        while not stack.wait(0.2):
+        while not stack.stopped.wait(0.2):
             while pending and not stack.stopped.is_set():
                 signum = pending.pop(0)
                 if signum == signal.SIGUSR1:
@@ -267,15 +246,7 @@ prefixed with its name ([server1], [nginx], [redis])."""
                     stack.stop()
 
     def carry_out_requests(self, stack):
-        """What other runstack processes asked for: a restart, switches and rotations, in turn."""
-        restart = stack.run_dir / RESTART_REQUEST
-        if restart.exists():
-            which = restart.read_text().strip()
-            restart.unlink()
-            try:
-                stack.restart(None if which == "all" else which)
-            except StackError as error:
-                stack.say(f"restart of {which} failed: {error}")
+        """What other runstack processes asked for: restarts, switches and rotations, in turn."""
         for path in control.pending(stack.run_dir):
             result = control.answer(path, functools.partial(self.live_operation, stack))
             stack.say(("" if result["ok"] else "FAILED: ") + result["message"])
@@ -285,11 +256,11 @@ prefixed with its name ([server1], [nginx], [redis])."""
             stack.say(line)
             progress(line)
 
-        if request.get("action") == "switch_profile":
-            return stack.switch_profile(request["profile"], say)
-        if request.get("action") == "rotate_secret_key":
-            return stack.rotate_secret_key(say)
-        raise StackError(f"unknown request {request!r}")
+        arguments = dict(request)
+        operation = arguments.pop("action", None)
+        if operation not in LIVE_OPERATIONS:
+            raise StackError(f"unknown request {request!r}")
+        return getattr(stack, operation)(**arguments, progress=say)
 
     def request(self, run_dir, request):
         """Ask the runstack of ``run_dir`` for a live operation; print its progress and its answer."""
@@ -317,13 +288,3 @@ prefixed with its name ([server1], [nginx], [redis])."""
             raise CommandError(f"no host or part {name!r}; this stack has {', '.join([*hosts, *parts])}")
         set_link(host, up)
         self.stdout.write(f"{host.name} ({host.address}) is {'back on' if up else 'cut off'} the network")
-
-    def request_restart(self, run_dir, which):
-        if which != "all" and not re.fullmatch(r"server\d+", which):
-            raise CommandError(f"--restart takes a server name such as server2, not {which!r}")
-        pid = control.runstack_pid(run_dir)
-        if pid is None:
-            raise CommandError(f"no runstack is running from {run_dir}")
-        (run_dir / RESTART_REQUEST).write_text(which)
-        os.kill(pid, signal.SIGUSR1)
-        self.stdout.write(f"Asked runstack (pid {pid}) to restart {which}; its console shows the progress.")
