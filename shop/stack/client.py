@@ -272,8 +272,3 @@ class Shopper:
             failed=sum(not 0 < probe.status < 500 for probe in probes),
             servers=dict(sorted(collections.Counter(probe.server or "none" for probe in probes).items())),
         )
-
-
-def probe_log(probes):
-    """Probes as JSON-ready dicts, for a report's details."""
-    return [asdict(probe) for probe in probes]
