@@ -5,7 +5,7 @@ import html
 import re
 import secrets
 import ssl
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -143,9 +143,6 @@ class Tally:
     cart: int = 0
     failed: int = 0  # no answer, or a server error (5xx)
     servers: dict = field(default_factory=dict)
-
-    def as_json(self):
-        return asdict(self)
 
 
 class Shopper:
