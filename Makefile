@@ -12,7 +12,7 @@ REDIS    ?= single
 
 .PHONY: setup system-deps run test lint lab bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt
 	@python=$$(scripts/find-python) && echo "setup: using $$python ($$($$python --version))" && \
 	  { [ -x $(PY) ] || $$python -m venv $(VENV); }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt

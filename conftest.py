@@ -16,10 +16,10 @@ from django.conf import settings
 from django.core.cache import caches
 
 from shop.catalog.models import Category, Product
-from shop.stack.children import find_binary
-from shop.stack.hosts import can_make_hosts
-from shop.stack.services import RedisServer
-from shop.stack.stack import Stack, required_programs
+from tools.stack.children import find_binary
+from tools.stack.hosts import can_make_hosts
+from tools.stack.services import RedisServer
+from tools.stack.stack import Stack, required_programs
 
 SEED_PRODUCTS = 40  # the lab's race adds 20 different products to one cart
 _serial = itertools.count(1)

@@ -35,6 +35,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The name this server answers with in X-Served-By; runstack sets server1, server2, ...
 SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
+# Where `manage.py sessionlab` writes its reports; /lab/report/ serves the latest one from here.
+SHOP_LAB_RESULTS_DIR = env.path("SHOP_LAB_RESULTS_DIR", default=BASE_DIR / "results")
 # The host it runs on: runstack --hosts sets host1, host2, ...; otherwise the machine's name.
 SHOP_HOST_NAME = env("SHOP_HOST_NAME", default=socket.gethostname())
 
@@ -266,8 +268,8 @@ SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_SAVE_EVERY_REQUEST", default=Fals
 # Hardened mode (SHOP_SECURE=1): HTTPS only, behind nginx terminating TLS (runstack --tls).
 SHOP_SECURE = env.bool("SHOP_SECURE", default=False)
 if not SHOP_SECURE:
-    # runstack, bench: tools for a developer's machine, not part of a hardened server.
-    INSTALLED_APPS.append("shop.stack")
+    # runstack, sessionlab, bench: tools for a developer's machine, not part of a hardened server.
+    INSTALLED_APPS.append("tools")
 if SHOP_SECURE:
     DEBUG = False
     SECRET_KEY = env("SECRET_KEY")  # required: the development default is refused here

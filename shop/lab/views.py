@@ -12,7 +12,6 @@ from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
 
-from .experiments.matrix import LATEST_HTML, RESULTS_DIR
 from .session_info import session_cookie_report
 
 # The sessionlab report is one self-contained file that also opens from disk, so its styles
@@ -72,10 +71,11 @@ def lab(request):
 @staff_only_when_hardened
 def report(request):
     """The latest ``manage.py sessionlab`` report, or a page that says how to make one."""
+    latest = settings.SHOP_LAB_RESULTS_DIR / "latest.html"
     try:
-        content = (RESULTS_DIR / LATEST_HTML).read_text()
+        content = latest.read_text()
     except FileNotFoundError:
-        return render(request, "lab/no_report.html", {"path": RESULTS_DIR / LATEST_HTML}, status=404)
+        return render(request, "lab/no_report.html", {"path": latest}, status=404)
     return _report_file(request, content)
 
 

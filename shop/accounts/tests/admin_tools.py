@@ -2,7 +2,7 @@
 
 import secrets
 
-from shop.stack.client import served_by
+from tools.client import served_by
 
 PASSWORD = "a-long-password-for-tests-7"
 

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from shop.catalog.tests.html_form import form_fields
 from shop.core.tests.stack_helpers import forget_login_failures, logged_in, sql
-from shop.stack.client import Browser
+from tools.client import Browser
 
 from .admin_tools import PASSWORD, admin_log_in, make_staff
 

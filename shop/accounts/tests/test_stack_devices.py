@@ -10,7 +10,7 @@ import secrets
 import pytest
 from django.conf import settings
 
-from shop.stack.client import Browser
+from tools.client import Browser
 
 pytestmark = pytest.mark.stack
 

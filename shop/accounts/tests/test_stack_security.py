@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from shop.core.tests.stack_helpers import forget_login_failures
-from shop.stack.client import Browser, served_by
+from tools.client import Browser, served_by
 
 pytestmark = pytest.mark.stack
 

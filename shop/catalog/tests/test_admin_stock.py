@@ -8,7 +8,7 @@ import pytest
 
 from shop.accounts.tests.admin_tools import admin_log_in, make_staff
 from shop.core.tests.stack_helpers import checkout, logged_in, new_product, sql, stock
-from shop.stack.client import Browser
+from tools.client import Browser
 
 from .html_form import form_fields
 

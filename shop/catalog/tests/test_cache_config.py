@@ -1,6 +1,6 @@
 """The micro-cache's nginx configuration, rendered without starting anything (fast).
 
-shop/stack/tests/test_config.py runs ``nginx -t`` on the rendered files, include and all.
+tools/tests/test_config.py runs ``nginx -t`` on the rendered files, include and all.
 """
 
 import re
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from shop.catalog.csrf_slot import HEADER, SLOT
-from shop.stack.nginx import render_config
+from tools.stack.nginx import render_config
 
 SERVERS = [SimpleNamespace(name="server1", port=40001)]
 

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from shop.core.tests.stack_helpers import checkout, logged_in, new_product
-from shop.stack.client import CSRF_FIELD, Browser, products_for_sale
-from shop.stack.stack import PROFILES
+from tools.client import CSRF_FIELD, Browser, products_for_sale
+from tools.stack.stack import PROFILES
 
 pytestmark = pytest.mark.stack
 

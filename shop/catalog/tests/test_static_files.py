@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from shop.stack.client import Browser
+from tools.client import Browser
 
 pytestmark = pytest.mark.stack
 

@@ -16,8 +16,8 @@ import time
 
 import psycopg
 
-from shop.stack.children import StackError, wait_until
-from shop.stack.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, Browser
+from tools.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, Browser
+from tools.stack.children import StackError, wait_until
 
 ACCESS_LINE = re.compile(r'" (\d{3}) \d+ upstream=.*? upstream_status=(.*?) time=.* rid=(\w+)$')
 

@@ -26,8 +26,8 @@ from shop.core.tests.stack_helpers import (
     sql,
     stock,
 )
-from shop.stack.client import CSRF_FIELD, Browser
-from shop.stack.stack import PROFILES
+from tools.client import CSRF_FIELD, Browser
+from tools.stack.stack import PROFILES
 
 pytestmark = pytest.mark.stack
 

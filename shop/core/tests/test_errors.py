@@ -6,7 +6,7 @@ from django.test import Client
 
 from conftest import require_binary
 from shop.orders.models import Order
-from shop.stack.services import RedisServer
+from tools.stack.services import RedisServer
 
 REDIS_ENGINES = ["shop.core.session_backends.cache", "shop.core.session_backends.cached_db"]
 

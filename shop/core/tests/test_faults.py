@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from shop.core.tests.stack_helpers import logged_in, new_product, sql, stock
-from shop.stack.client import CHECKOUT_TOKEN, CSRF_FIELD, TRANSPORT_ERRORS, Browser, served_by
+from tools.client import CHECKOUT_TOKEN, CSRF_FIELD, TRANSPORT_ERRORS, Browser, served_by
 
 pytestmark = pytest.mark.stack
 

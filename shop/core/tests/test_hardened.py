@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from shop.stack.stack import PROFILES
+from tools.stack.stack import PROFILES
 
 
 def manage(*args, **env):

@@ -14,7 +14,7 @@ from django.core import signing
 from django.core.cache import cache
 
 from shop.orders.models import Order
-from shop.stack.stack import PROFILES
+from tools.stack.stack import PROFILES
 
 
 @pytest.fixture(scope="session")

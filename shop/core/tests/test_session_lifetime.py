@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from shop.stack.stack import PROFILES
+from tools.stack.stack import PROFILES
 
 LIFETIME = 2
 

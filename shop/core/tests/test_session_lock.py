@@ -3,7 +3,7 @@
 A lock is held here by hand, as another request or a killed worker would hold it, and the shop's
 answers are checked: a write of that session waits, then gets a 409 and changes nothing; a lock
 past its expiry is taken over; reads, other sessions and cookieless requests never wait. That the
-lock holds across servers is the 20-way race through nginx (shop/lab/tests/test_scenarios.py).
+lock holds across servers is the 20-way race through nginx (tools/tests/test_scenarios.py).
 """
 
 import time

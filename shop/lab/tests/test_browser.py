@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from shop.stack.stack import PROFILES
+from tools.stack.stack import PROFILES
 
 from .browser import PHONE
 

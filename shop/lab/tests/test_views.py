@@ -1,4 +1,5 @@
 import os
+import re
 import socket
 
 import pytest
@@ -91,3 +92,27 @@ def test_hardened_mode_keeps_the_lab_pages_for_staff(settings, client, user, url
     user.save()
     client.force_login(user)
     assert client.get(url, secure=True).status_code in (200, 404)  # 404: no report made yet
+
+
+def test_the_report_page_says_how_to_make_a_report_when_there_is_none(client, tmp_path, settings):
+    settings.SHOP_LAB_RESULTS_DIR = tmp_path
+    response = client.get("/lab/report/")
+    assert response.status_code == 404
+    assert "make lab" in response.content.decode()
+
+
+def test_the_report_page_serves_the_latest_report_without_script(client, tmp_path, settings):
+    settings.SHOP_LAB_RESULTS_DIR = tmp_path
+    (tmp_path / "latest.html").write_text("<!doctype html><title>matrix</title><style>b{}</style>")
+    response = client.get("/lab/report/")
+    assert response.status_code == 200
+    assert response.content.decode().endswith("<style>b{}</style>")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_the_lab_page_links_the_report(client):
+    page = client.get("/lab/").content.decode()
+    assert re.search(r'<a href="/lab/report/"[^>]*>the latest experiment report</a>', page)

@@ -20,7 +20,7 @@ from shop.core.tests.stack_helpers import (
     sql,
     stock,
 )
-from shop.stack.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, served_by
+from tools.client import ADDRESS, CHECKOUT_TOKEN, CSRF_FIELD, served_by
 
 pytestmark = pytest.mark.stack
 

@@ -1,0 +1,67 @@
+"""`manage.py bench` end to end, in its quickest mode: every cell measured, no GET failing.
+
+No speed is asserted: this machine is shared, and the numbers belong in docs/BENCHMARKS.md.
+"""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from conftest import require_binary
+from tools.bench.stages import PROFILE_CELLS, Stage
+from tools.management.commands.bench import FULL_PROFILES
+
+pytestmark = pytest.mark.stack
+
+
+def test_quick_bench_measures_every_cell_without_errors(tmp_path):
+    require_binary("nginx")
+    require_binary("wrk")
+    path = tmp_path / "bench.json"
+    out = io.StringIO()
+    call_command(
+        "bench",
+        "--quick",
+        "--profiles",
+        "db",
+        "--duration",
+        "1",
+        "--runs",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+        str(path),
+        stdout=out,
+    )
+
+    results = json.loads(path.read_text())
+    [stage] = results["stages"]
+    assert stage["profile"] == "db"
+    assert list(stage["cells"]) == list(PROFILE_CELLS)
+    for name, cell in stage["cells"].items():
+        assert len(cell["runs"]) == 2, name
+        for run in cell["runs"]:
+            assert run["requests"] > 0, name
+            assert run["rps"] > 0 and run["p50_ms"] > 0 and run["p99_ms"] > 0, (name, run)
+            assert run["cpu_ms"] > 0, (name, run)
+        assert cell["ratio"] > 0, name
+        if name != "add":  # every cell but the POST is a GET
+            assert cell["errors"] == 0, (name, cell)
+    assert stage["cells"]["healthz"]["ratio"] == 1
+    # The shopper's session survived the load, and the table was printed as it ran.
+    assert stage["session_check"]["ok"], stage["session_check"]
+    assert stage["memory"]["max_rss_mb"] > 0
+    assert "healthz" in out.getvalue() and "| target |" in out.getvalue()
+
+
+@pytest.mark.parametrize("text", FULL_PROFILES)
+def test_every_stage_of_the_full_run_parses_to_its_setting(text):
+    stage = Stage.parse(text)
+    assert stage.name == text and stage.profile == text.partition("@")[0]
+    assert (stage.db, stage.redis) == (
+        "postgres" if text.endswith("@postgres") else "sqlite",
+        "sentinel" if "@sentinel" in text else "single",
+    )
