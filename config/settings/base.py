@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
+from shop.core.profiles import profile
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
 
@@ -36,7 +38,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The name this server answers with in X-Served-By; runstack sets server1, server2, ...
 SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
 # Where `manage.py sessionlab` writes its reports; /lab/report/ serves the latest one from here.
-SHOP_LAB_RESULTS_DIR = env.path("SHOP_LAB_RESULTS_DIR", default=BASE_DIR / "results")
+SHOP_LAB_RESULTS_DIR = Path(env("SHOP_LAB_RESULTS_DIR", default=str(BASE_DIR / "results")))
 # The host it runs on: runstack --hosts sets host1, host2, ...; otherwise the machine's name.
 SHOP_HOST_NAME = env("SHOP_HOST_NAME", default=socket.gethostname())
 
@@ -180,12 +182,32 @@ AXES_DISABLE_ACCESS_LOG = True
 # Masked in axes' log lines and in the form data it keeps with a failure.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 
+
+# SESSION PROFILES (shop/core/profiles.py)
+# ------------------------------------------------------------------------------
+def profile_settings(name):
+    """What a server of profile ``name`` sets on top of this module: a profile module applies it.
+
+    SHOP_SESSION_LOCK_STORE: where the per-session locks live, "redis" or "database", a store every
+    server shares that the profile runs anyway; None where there is nothing to lock.
+    """
+    chosen = profile(name)
+    values = {
+        "SHOP_PROFILE": chosen.name,
+        "SESSION_ENGINE": chosen.engine,
+        "SHOP_SESSION_LOCK_STORE": chosen.lock_store,
+    }
+    if chosen.needs_redis:
+        values["CACHES"] = {**CACHES, "default": REDIS_CACHE}
+    if chosen.on_host_disk:
+        # The folder must exist; unset, Django uses the system's temporary folder. runstack sets
+        # <run folder>/sessions (with --hosts, each host's own folder) and creates it.
+        values["SESSION_FILE_PATH"] = env("SESSION_FILE_PATH", default=None)
+    return values
+
+
 # SESSION LOCKS (shop/core/session_lock.py)
 # ------------------------------------------------------------------------------
-# Where the per-session locks live: "redis" or "database", a store every server shares that the
-# profile runs anyway. None where no server holds the session (signed_cookies) or only one process
-# does (locmem): there is nothing to lock.
-SHOP_SESSION_LOCK_STORE = None
 # SHOP_SESSION_LOCKS=0 switches them off: to measure what they cost, or if a store misbehaves.
 SHOP_SESSION_LOCKS = env.bool("SHOP_SESSION_LOCKS", default=True)
 # A lock outlives a normal write (tens of ms) many times over and a dead worker by at most this:

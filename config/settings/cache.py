@@ -5,8 +5,6 @@ Django's cache engine, made to answer 503 instead of logging everyone out while 
 """
 
 from .base import *  # noqa: F403
+from .base import profile_settings
 
-SHOP_PROFILE = "cache"
-SESSION_ENGINE = "shop.core.session_backends.cache"
-CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
-SHOP_SESSION_LOCK_STORE = "redis"
+globals().update(profile_settings("cache"))

@@ -4,8 +4,6 @@ Reads are as fast as ``cache``; a Redis flush only costs a database read.
 """
 
 from .base import *  # noqa: F403
+from .base import profile_settings
 
-SHOP_PROFILE = "cached_db"
-SESSION_ENGINE = "shop.core.session_backends.cached_db"
-CACHES = {**CACHES, "default": REDIS_CACHE}  # noqa: F405
-SHOP_SESSION_LOCK_STORE = "redis"
+globals().update(profile_settings("cached_db"))

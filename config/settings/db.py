@@ -4,7 +4,6 @@ Any server can serve any request, and sessions survive every server restarting.
 """
 
 from .base import *  # noqa: F403
+from .base import profile_settings
 
-SHOP_PROFILE = "db"
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SHOP_SESSION_LOCK_STORE = "database"
+globals().update(profile_settings("db"))

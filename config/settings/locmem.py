@@ -5,7 +5,6 @@ session, and the shopper is bounced to the login page. This profile exists to sh
 """
 
 from .base import *  # noqa: F403
+from .base import profile_settings
 
-SHOP_PROFILE = "locmem"
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405
+globals().update(profile_settings("locmem"))

@@ -7,39 +7,40 @@ lacks a session, which then moves (``shop/core/session_backends/migrating.py``).
 "Switch the session profile while serving", tells the phases and how long a store stays read.
 """
 
-from importlib import import_module
-
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import env
+from shop.core.profiles import profile
 
-_profiles = env.list("SHOP_SESSION_PROFILES")
-if "locmem" in _profiles:
+from .base import *  # noqa: F403
+from .base import env, profile_settings
+
+_profiles = [profile(name) for name in env.list("SHOP_SESSION_PROFILES")]
+if not all(p.migratable for p in _profiles):
     raise ImproperlyConfigured(
-        "locmem keeps each session in one worker's memory: no other process can read or move it"
+        f"{', '.join(p.name for p in _profiles if not p.migratable)} cannot be migrated: each session "
+        "lives in one worker's memory, which no other process can read or move"
     )
-_modules = [import_module(f"{__package__}.{name}") for name in _profiles]
-globals().update({name: value for name, value in vars(_modules[0]).items() if name.isupper()})
+globals().update(profile_settings(_profiles[0].name))
 
 SESSION_ENGINE = "shop.core.session_backends.migrating"
-SESSION_PRIMARY_ENGINE = _modules[0].SESSION_ENGINE
-SESSION_FALLBACK_ENGINES = [module.SESSION_ENGINE for module in _modules[1:]]
+SESSION_PRIMARY_ENGINE = _profiles[0].engine
+SESSION_FALLBACK_ENGINES = [p.engine for p in _profiles[1:]]
 
 # The Redis profiles keep sessions in their default cache, the others' default cache is each
 # process's own: whichever profile this server runs, every session store uses the Redis one.
-_redis = [m.CACHES["default"] for m in _modules if "redis" in m.CACHES["default"]["BACKEND"]]
-if _redis:
-    CACHES = {**_modules[0].CACHES, "sessions": _redis[0]}
+if any(p.needs_redis for p in _profiles):
+    CACHES = {**CACHES, "sessions": REDIS_CACHE}  # noqa: F405
     SESSION_CACHE_ALIAS = "sessions"
 # The file profile's folder, whichever place the file profile has in the list.
-SESSION_FILE_PATH = next((m.SESSION_FILE_PATH for m in _modules if hasattr(m, "SESSION_FILE_PATH")), None)
+if any(p.on_host_disk for p in _profiles):
+    SESSION_FILE_PATH = env("SESSION_FILE_PATH", default=None)
 
 # Per-session locks (shop/core/session_lock.py) work only if every server takes a session's lock
 # in one store, and during a switch the servers write different stores. So a migrating server
 # locks in Redis when each profile of its list that locks at all locks there (cache, cached_db,
-# with signed_cookies too), else in the database, which every profile but locmem has. Both phases
+# with signed_cookies too), else in the database, which every migratable profile has. Both phases
 # of a switch then lock in one store; only a switch between the two kinds (cache -> db) has the
 # servers not yet restarted lock elsewhere during phase 1. The stack's next start after the old
 # store is retired goes back to the profile's own choice.
-_lock_stores = {m.SHOP_SESSION_LOCK_STORE for m in _modules} - {None}
+_lock_stores = {p.lock_store for p in _profiles} - {None}
 SHOP_SESSION_LOCK_STORE = "redis" if _lock_stores == {"redis"} else "database"

@@ -5,6 +5,6 @@ holding the cookie can read it), and a copied cookie stays valid until it expire
 """
 
 from .base import *  # noqa: F403
+from .base import profile_settings
 
-SHOP_PROFILE = "signed_cookies"
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+globals().update(profile_settings("signed_cookies"))

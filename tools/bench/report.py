@@ -2,6 +2,8 @@
 
 import re
 
+from shop.core.profiles import profile as profile_named
+
 from .round_trips import CELLS as TRIP_CELLS
 from .round_trips import LATENCIES_MS, added_latency
 from .stages import CELLS
@@ -72,7 +74,8 @@ def targets(results):
     rows = []
     for what, profile, cell, reference, minimum in RATIO_TARGETS:
         for stage in results["stages"]:
-            wanted = stage["profile"] != "locmem" if profile == "*" else stage["profile"] == profile
+            shared = profile_named(stage["profile"]).across_servers
+            wanted = shared if profile == "*" else stage["profile"] == profile
             c, ref = stage["cells"].get(cell), stage["cells"].get(reference)
             if stage["db"] == "sqlite" and wanted and c and ref:
                 ratio, cpu = c["rps"] / ref["rps"], ref["cpu_ms"] / c["cpu_ms"]

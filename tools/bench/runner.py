@@ -17,6 +17,8 @@ from pathlib import Path
 
 import django
 
+from shop.core.profiles import profile
+
 from ..stack.children import find_binary
 from . import growth, report, round_trips
 from .measure import run_cells, worker_memory
@@ -85,7 +87,7 @@ def profile_stages(stages, options, folder, say, results):
             stage.results["session_check"] = stage.session_check()
             stage.results["round_trips"] = stage.stack.python(round_trips.SCRIPT)
             stage.results["memory"] = worker_memory(stage.stack)
-            if options["growth"] and stage.profile == "signed_cookies" and "cookie_growth" not in results:
+            if options["growth"] and profile(stage.profile).in_cookie and "cookie_growth" not in results:
                 results["cookie_growth"] = growth.cookie_bytes_per_line(stage.stack, stage.for_sale)
     return [stage.as_dict() for stage in stages]
 

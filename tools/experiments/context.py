@@ -4,6 +4,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shop.core.profiles import profile
 from tools.client import Browser, Shopper, products_for_sale
 
 
@@ -24,6 +25,11 @@ class Context:
     @property
     def profile(self):
         return self.stack.profile
+
+    @property
+    def facts(self):
+        """What the registry knows of the profile (shop/core/profiles.py): the lab reads no names."""
+        return profile(self.profile)
 
     def shopper(self, label, stack=None):
         return Shopper((stack or self.stack).url, f"lab-{self.profile}-{label}".replace("_", ""))

@@ -8,16 +8,6 @@ from tools.stack.children import StackError, wait_until
 
 from .outcome import Outcome, Part, scenario
 
-# Where each profile keeps the session, for the notes. The lab is the one place that knows
-# engines by name: it exists to compare them.
-WHERE = {
-    "locmem": "each worker process's own memory",
-    "file": "files in one folder on this host",
-    "db": "the database every server uses",
-    "cache": "the Redis every server uses",
-    "cached_db": "the database, read through the shared Redis",
-    "signed_cookies": "the browser's cookie, signed with the SECRET_KEY every server shares",
-}
 FILE_CAVEAT = (
     "Surprising? The file engine only looks shared: every server runs on this one host and reads "
     "the same folder. Servers on separate hosts would each have their own folder, and the file "
@@ -36,7 +26,7 @@ def servers_text(servers):
 
 def kept_note(ctx, tally, lost_note):
     if tally.kept == tally.total:
-        return f"The session lives in {WHERE[ctx.profile]}, so every server finds it."
+        return f"The session lives in {ctx.facts.where}, so every server finds it."
     return lost_note
 
 
@@ -48,9 +38,9 @@ def round_robin(ctx):
     probes = shopper.probes(ctx.probes)
     tally = shopper.tally(probes)
     checkout = shopper.checkout()
-    if ctx.profile == "locmem":
+    if not ctx.facts.across_servers:
         note = LOCMEM_LOSS.format(processes=len(stack.servers) * stack.workers)
-    elif ctx.profile == "file":
+    elif not ctx.facts.across_hosts:
         note = FILE_CAVEAT
     else:
         note = kept_note(ctx, tally, "Unexpected for a shared store: see the failed probes in the details.")
@@ -73,7 +63,7 @@ def round_robin(ctx):
 @contextlib.contextmanager
 def isolated_stack(ctx):
     """The profile's stack; for locmem one process only, so that nothing but the restart loses it."""
-    if ctx.profile != "locmem":
+    if ctx.facts.across_servers:
         yield ctx.stack
         return
     with ctx.other_stack(servers=1, workers=1) as stack:
@@ -98,7 +88,7 @@ def restart_all(ctx):
         f"before the restart {before.kept}/{before.total} kept; every server restarted in "
         f"{seconds:.1f} s; after it {after.kept}/{after.total} kept"
     )
-    if ctx.profile == "locmem":
+    if not ctx.facts.across_servers:
         note = (
             "Run on 1 server x 1 worker, where locmem keeps the session, so that only the restart can "
             "lose it: a new process starts with empty memory."
@@ -156,7 +146,7 @@ def kill_one(ctx):
             f"sent it to {victim.name} as it died, and never passes a request that was sent to one server "
             "on to another unless it is idempotent (a POST may have been processed). "
         )
-    if ctx.profile == "locmem":
+    if not ctx.facts.across_servers:
         note += "The session was already lost to round robin (scenario 1); a crash also wipes what it held."
     else:
         note += kept_note(ctx, after, "")

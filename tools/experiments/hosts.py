@@ -10,10 +10,9 @@ import time
 
 from tools.stack.hosts import can_make_hosts
 from tools.stack.services import RedisServer
-from tools.stack.stack import REDIS_PROFILES
 
-from .continuity import LOCMEM_LOSS, WHERE, round_robin
-from .outcome import NotApplicable, Outcome, Part, only, scenario
+from .continuity import LOCMEM_LOSS, round_robin
+from .outcome import NotApplicable, Outcome, Part, in_redis, only, scenario
 
 FILE_ON_HOSTS = (
     "Each host keeps the session files in a folder of its own: a request that reaches another host "
@@ -45,10 +44,10 @@ def hosts(ctx):
         outcome = round_robin(dataclasses.replace(ctx, stack=stack))
     seen = sorted({probe.host for probe in outcome.details["probes"] if probe.host})
     outcome.line += f"; hosts that answered: {', '.join(seen)}"
-    if ctx.profile == "file":
+    if ctx.facts.across_hosts:
+        outcome.note = f"The session lives in {ctx.facts.where}, reached over the network from every host."
+    elif ctx.facts.across_servers:
         outcome.note = FILE_ON_HOSTS
-    elif ctx.profile != "locmem":
-        outcome.note = f"The session lives in {WHERE[ctx.profile]}, reached over the network from every host."
     return outcome
 
 
@@ -59,7 +58,7 @@ def hosts(ctx):
     "One server's host cut off the network mid-visit: are GETs answered and sessions kept?",
 )
 def host_cut_off(ctx):
-    sticky = ctx.profile == "locmem"  # locmem only keeps sessions behind sticky balancing, 1 worker
+    sticky = not ctx.facts.across_servers  # locmem keeps sessions only behind sticky balancing, 1 worker
     shape = {"balance": "sticky_cookie", "workers": 1} if sticky else {}
     with on_hosts(ctx, **shape) as stack:
         products = ctx.products(stack=stack)
@@ -90,7 +89,7 @@ def host_cut_off(ctx):
             "whose memory never held their session: " + LOCMEM_LOSS.split(". ")[0].lower() + "."
         )
     else:
-        note += f"The session lives in {WHERE[ctx.profile]}: no shopper is logged out."
+        note += f"The session lives in {ctx.facts.where}: no shopper is logged out."
     details = {"victim": victim, "homes": homes, "probes": probes}
     parts = [
         Part("GETs answered while a server's host was cut off", answered, len(every)),
@@ -104,7 +103,7 @@ def host_cut_off(ctx):
     "store_cut",
     "store cut off",
     "Redis unreachable from one server only: what do shoppers see, and what does the stack do?",
-    only(REDIS_PROFILES, "no store across the network holds this profile's sessions (db: SQLite is a file)"),
+    only(in_redis, "no store across the network holds this profile's sessions (db: SQLite is a file)"),
 )
 def store_cut_off(ctx):
     with on_hosts(ctx) as stack:
@@ -203,7 +202,7 @@ def failover_run(ctx, ack):
     "failover",
     "Redis failover",
     "The Redis primary SIGKILLed while shoppers shop (Sentinel): what is unavailable, what is lost?",
-    only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+    only(in_redis, "no Redis holds this profile's sessions"),
 )
 def redis_failover(ctx):
     runs = [failover_run(ctx, ack) for ack in ((1,) if ctx.quick else (0, 1))]

@@ -6,12 +6,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 
+from shop.core.profiles import profile
 from tools.client import Browser
 from tools.stack.children import find_binary
 from tools.stack.keys import Key
 from tools.stack.stack import required_programs
 
-from .outcome import NotApplicable, Outcome, Part, scenario
+from .outcome import NotApplicable, Outcome, Part, only, scenario, shared
 
 # The switches of issue 11, as a ring: a stack of one of these profiles goes round it and back.
 RING = ("db", "cache", "signed_cookies", "cached_db")
@@ -19,11 +20,12 @@ PAUSE = 0.05  # seconds between one shopper's requests: a few shoppers, not a lo
 SETTLE = 1.0  # seconds the shoppers go on after the change, so that every server answers them
 
 
-def switch_chain(profile, quick=False):
-    """The profiles a stack of ``profile`` switches to in turn, ending where it began."""
-    if quick:  # into signed cookies and back out: a server-side key becomes a cookie, and back
-        return ["signed_cookies" if profile != "signed_cookies" else "db", profile]
-    return [*(p for p in RING if p != profile), profile]
+def switch_chain(name, quick=False):
+    """The profiles a stack of profile ``name`` switches to in turn, ending where it began."""
+    if quick:  # across the line between a store and the cookie, and back: a key becomes a cookie, and back
+        in_cookie = profile(name).in_cookie
+        return [next(p for p in RING if profile(p).in_cookie != in_cookie), name]
+    return [*(p for p in RING if p != name), name]
 
 
 @dataclass
@@ -161,10 +163,11 @@ def text(totals):
     "switch profile",
     "The running stack switched to other profiles and back while shoppers shop (db -> cache -> "
     "signed_cookies -> cached_db -> db): logins and carts kept? And a restart with the new profile?",
-    {
-        "locmem": "locmem sessions cannot be moved by anything: each lives in one worker's memory, "
-        "and a switch away from it restarts every worker (runstack says so)"
-    },
+    only(
+        lambda profile: profile.migratable,
+        "this profile's sessions cannot be moved by anything: each lives in one worker's memory, "
+        "and a switch away from it restarts every worker (runstack says so)",
+    ),
 )
 def switch(ctx):
     stack = ctx.stack
@@ -267,7 +270,9 @@ def rotation_text(totals):
     "rolling key",
     "The SECRET_KEY rotated server by server while shoppers shop: two-phase against naive "
     "(the new key signing on one server before the others know it): logouts and flip-flops?",
-    {"locmem": "locmem already loses sessions across servers and on every restart (scenarios 1 and 2)"},
+    only(
+        shared, "this profile already loses sessions across servers and on every restart (scenarios 1 and 2)"
+    ),
 )
 def rolling_key(ctx):
     stack = ctx.stack

@@ -17,7 +17,8 @@ import django
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from tools.stack.stack import DEFAULT_RUN_DIR, PROFILES, Stack
+from shop.core.profiles import PROFILES
+from tools.stack.stack import DEFAULT_RUN_DIR, Stack
 
 from .context import Context
 from .outcome import Cell, NotApplicable

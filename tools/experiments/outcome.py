@@ -6,7 +6,7 @@ Every count here was tallied from answers to requests the experiment really made
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from tools.stack.stack import PROFILES
+from shop.core.profiles import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,18 @@ def scenario(number, key, title, question, skip=None):
     return register
 
 
-def only(profiles, reason):
-    """A scenario's ``skip``: every profile but ``profiles``, for ``reason``."""
-    return {profile: reason for profile in PROFILES if profile not in profiles}
+def only(applies, reason):
+    """A scenario's ``skip``: every profile but those that ``applies(profile)`` to, for ``reason``."""
+    return {name: reason for name, profile in REGISTRY.items() if not applies(profile)}
+
+
+def shared(profile):
+    """Whether a session one server made is read by the others: ``locmem``'s is not."""
+    return profile.across_servers
+
+
+def in_redis(profile):
+    return profile.needs_redis
 
 
 class NotApplicable(Exception):

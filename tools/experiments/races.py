@@ -87,13 +87,13 @@ def concurrent_writes(ctx):
         "Every engine loads the whole session when a request starts and saves the whole session when it "
         "ends, so of overlapping writes the last one saved would win. "
     )
-    if ctx.profile == "signed_cookies":
+    if ctx.facts.in_cookie:
         note += (
             "Under signed cookies no server holds the session to lock: each request carries its own copy "
             "in the cookie, and the browser keeps whichever Set-Cookie arrives last, so the other writes "
             "are lost. No server-side fix exists short of keeping the cart somewhere else."
         )
-    elif ctx.profile == "locmem":
+    elif not ctx.facts.across_servers:
         note += (
             "Under locmem the session is one worker's memory, so there is nothing shared to lock; round "
             "robin loses the whole session before any race matters."

@@ -82,7 +82,7 @@ def explain(r):
     "sticky locmem",
     "locmem behind ip_hash / sticky_cookie: fixed? What happens at login and on restart?",
     only(
-        {"locmem"},
+        lambda profile: not profile.across_servers,
         "sticky balancing is a workaround for per-process sessions; this profile shares them (scenario 1)",
     ),
 )

@@ -7,9 +7,8 @@ import redis
 
 from tools.stack.children import wait_until
 from tools.stack.services import RedisServer
-from tools.stack.stack import REDIS_PROFILES
 
-from .outcome import NotApplicable, Outcome, Part, only, scenario
+from .outcome import NotApplicable, Outcome, Part, in_redis, only, scenario, shared
 
 
 @scenario(
@@ -17,7 +16,7 @@ from .outcome import NotApplicable, Outcome, Part, only, scenario
     "redis",
     "Redis restart",
     "Redis restarted (with and without its data): is the session kept?",
-    only(REDIS_PROFILES, "no Redis holds this profile's sessions"),
+    only(in_redis, "no Redis holds this profile's sessions"),
 )
 def redis_restart(ctx):
     stack = ctx.stack
@@ -61,11 +60,13 @@ def redis_restart(ctx):
             "While Redis is down a server answers 503 'sessions temporarily unavailable' rather "
             "than silently logging the shopper out."
         )
-    if ctx.profile == "cache" and not empty.kept:
-        notes.append("With its data gone every session is lost: under cache, Redis is the only copy.")
-    if ctx.profile == "cached_db" and empty.kept == empty.total:
+    if not empty.kept:
         notes.append(
-            "With its data gone every session survives: cached_db writes each session to the "
+            f"With its data gone every session is lost: under {ctx.profile}, Redis is the only copy."
+        )
+    if empty.kept == empty.total:
+        notes.append(
+            f"With its data gone every session survives: {ctx.profile} writes each session to the "
             "database too, and reads it from there when Redis misses."
         )
     details = {
@@ -102,10 +103,11 @@ MISMATCH["cached_db"] = MISMATCH["cache"].replace("shared store", "shared Redis 
     "secret_key",
     "SECRET_KEYs",
     "A server with another SECRET_KEY: what breaks? Does SECRET_KEY_FALLBACKS make rotation safe?",
-    {
-        "locmem": "locmem already loses sessions across servers and on every restart "
-        "(scenarios 1 and 2); a key change cannot lose more"
-    },
+    only(
+        shared,
+        "this profile already loses sessions across servers and on every restart "
+        "(scenarios 1 and 2); a key change cannot lose more",
+    ),
 )
 def secret_keys(ctx):
     """One server restarted with another key; then every server rotated, with and without fallbacks."""

@@ -21,26 +21,28 @@ from pathlib import Path
 
 from django.conf import settings
 
+from shop.core.profiles import needing_redis
+from shop.core.profiles import profile as profile_named
+
 from .children import StackError, free_ports
 from .keys import Key
-from .profiles import PROFILES, REDIS_PROFILES
 
 SESSION_FALLBACKS_FILE = "session_fallbacks.json"
 REDIS_VARIABLES = ("REDIS_URL", "REDIS_SENTINELS", "SESSION_REDIS_REPLICAS_ACK")
-LOCMEM_REFUSED = (
-    "no switch to locmem keeps sessions: each would live in one worker process's memory, out of reach "
-    "of every other; start a stack with --profile locmem instead"
+NOT_MIGRATABLE_REFUSED = (
+    "no switch to {profile} keeps sessions: each would live in one worker process's memory, out of "
+    "reach of every other; start a stack with --profile {profile} instead"
 )
-LOCMEM_LOST = (
-    "locmem keeps each session in the memory of the one worker process that made it: no other "
-    "process can read it, so nothing can move it, and every locmem session ends when its server "
-    "restarts into {profile}. Shoppers signed in now will have to sign in again."
+NOT_MIGRATABLE_LOST = (
+    "{old} keeps each session in the memory of the one worker process that made it: no other "
+    "process can read it, so nothing can move it, and every {old} session ends when its server "
+    "restarts into {new}. Shoppers signed in now will have to sign in again."
 )
 
 
-def store(profile):
+def store(name):
     """Where a profile keeps sessions, in words."""
-    return "signed cookies" if profile == "signed_cookies" else f"{profile}'s store"
+    return profile_named(name).store
 
 
 def stamp(seconds):
@@ -81,11 +83,11 @@ class LiveOperations:
             "DJANGO_SETTINGS_MODULE": f"config.settings.{'migrating' if fallbacks else profile}",
             "SHOP_SESSION_PROFILES": ",".join(profiles),
         }
-        if "file" in profiles:
+        if any(profile_named(name).on_host_disk for name in profiles):
             folder = self.base_env.get("SESSION_FILE_PATH") or self.run_dir / "sessions"
             Path(folder).mkdir(parents=True, exist_ok=True)
             env["SESSION_FILE_PATH"] = str(folder)
-        if REDIS_PROFILES & set(profiles):
+        if needing_redis(profiles):
             if not self.env.get("REDIS_URL"):
                 self.env |= self._start_redis(self._store_ports if self.network else free_ports(7))
                 self.write_status()
@@ -96,48 +98,49 @@ class LiveOperations:
         """Move every server to ``profile`` while the stack serves, keeping every session (see the
         module's docstring); returns what it did, in words. StackError when it cannot."""
         say = progress or self.say
-        old = self.profile
-        if profile not in PROFILES:
-            raise StackError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-        if profile == old:
-            raise StackError(f"the stack already runs profile {profile}")
-        if profile == "locmem":
-            raise StackError(LOCMEM_REFUSED)
+        try:
+            old, new = profile_named(self.profile), profile_named(profile)
+        except ValueError as error:
+            raise StackError(str(error)) from None
+        if new == old:
+            raise StackError(f"the stack already runs profile {new}")
+        if not new.migratable:
+            raise StackError(NOT_MIGRATABLE_REFUSED.format(profile=new))
         started = time.monotonic()
-        keep = [f for f in unexpired(self.session_fallbacks) if f["profile"] not in (old, profile)]
+        keep = [f for f in unexpired(self.session_fallbacks) if f["profile"] not in (old.name, new.name)]
         reads = [f["profile"] for f in keep]
-        if old == "locmem":
-            say(LOCMEM_LOST.format(profile=profile))
-            phases = [(f"every server writes {store(profile)}", profile, [])]
-        else:
-            new, was = store(profile), store(old)
+        if old.migratable:
             phases = [
-                (f"phase 1: every server reads {new} too, still writing {was}", old, [profile]),
-                (f"phase 2: every server writes {new}, reading {was} too", profile, [old]),
+                (f"phase 1: every server reads {new.store} too, still writing {old.store}", old, [new]),
+                (f"phase 2: every server writes {new.store}, reading {old.store} too", new, [old]),
             ]
+        else:
+            say(NOT_MIGRATABLE_LOST.format(old=old, new=new))
+            phases = [(f"every server writes {new.store}", new, [])]
         for text, writes, first_fallbacks in phases:
             say(text)
-            fallbacks = [*first_fallbacks, *reads]
-            env = self.session_env(writes, fallbacks)
+            fallbacks = [*(p.name for p in first_fallbacks), *reads]
+            env = self.session_env(writes.name, fallbacks)
             for server in self.servers:
                 self.restart(server.name, env=env)
-                reading = ", ".join(map(store, [writes, *fallbacks]))
-                say(f"  {server.name} writes {store(writes)}, reads {reading}")
+                reading = ", ".join(map(store, [writes.name, *fallbacks]))
+                say(f"  {server.name} writes {writes.store}, reads {reading}")
         until = time.time() + self.session_age()
-        self.profile = profile
-        self.session_fallbacks = ([] if old == "locmem" else [{"profile": old, "until": stamp(until)}]) + keep
-        self.env |= self.session_env(profile, self.fallback_profiles())
-        saved = {"profile": profile, "fallbacks": self.session_fallbacks}
+        self.profile = new.name
+        moved = [{"profile": old.name, "until": stamp(until)}] if old.migratable else []
+        self.session_fallbacks = moved + keep
+        self.env |= self.session_env(new.name, self.fallback_profiles())
+        saved = {"profile": new.name, "fallbacks": self.session_fallbacks}
         (self.run_dir / SESSION_FALLBACKS_FILE).write_text(json.dumps(saved, indent=2) + "\n")
         self.write_status()
         seconds = time.monotonic() - started
-        summary = f"Switched from {old} to {profile} in {seconds:.1f} s: every server runs {profile}."
-        if old == "locmem":
-            return f"{summary} Every locmem session was lost (each lived in one worker's memory)."
+        summary = f"Switched from {old} to {new} in {seconds:.1f} s: every server runs {new}."
+        if not old.migratable:
+            return f"{summary} Every {old} session was lost (each lived in one worker's memory)."
         return (
             f"{summary} Until {stamp(until)} (SESSION_COOKIE_AGE from now: every session still there "
-            f"has expired by then) the servers also read {store(old)}, and a session found there moves "
-            f"to {store(profile)}."
+            f"has expired by then) the servers also read {old.store}, and a session found there moves "
+            f"to {new.store}."
         )
 
     # SECRET_KEY ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from shop.core.profiles import profile
+
 from .children import Child, wait_until
 
 GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.conf.py"
@@ -57,7 +59,8 @@ class Server:
         the host's own folder."""
         env = {**self.child.env, **changes}
         # live.py lists the profiles a server reads and writes sessions with.
-        if self.host and "file" in env.get("SHOP_SESSION_PROFILES", "").split(","):
+        profiles = [profile(name) for name in env["SHOP_SESSION_PROFILES"].split(",")]
+        if self.host and any(p.on_host_disk for p in profiles):
             sessions = Path(self.host.folder) / "sessions"
             sessions.mkdir(exist_ok=True)
             env["SESSION_FILE_PATH"] = str(sessions)

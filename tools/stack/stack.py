@@ -24,12 +24,13 @@ from pathlib import Path
 
 from django.conf import settings
 
+from shop.core.profiles import DEFAULT, PROFILES, needing_redis
+
 from .children import Console, StackError, free_ports, port_is_free, wait_until
 from .hosts import Network, set_link, set_route
 from .keys import KeyRing
 from .live import LiveOperations
 from .nginx import BALANCES, nginx_child, render_config, self_signed_certificate
-from .profiles import PROFILES, REDIS_PROFILES
 from .servers import Server, healthz
 from .services import PostgresCluster, RedisSentinel, RedisServer
 
@@ -40,7 +41,7 @@ DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
 
 def required_programs(profiles, db="sqlite"):
     """The system programs that stacks of these profiles run."""
-    redis = ["redis-server"] if REDIS_PROFILES & set(profiles) else []
+    redis = ["redis-server"] if needing_redis(profiles) else []
     return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
 
 
@@ -97,7 +98,7 @@ REDIS_RESTART_DELAY = 8.0
 class Stack(LiveOperations):
     def __init__(
         self,
-        profile="db",
+        profile=DEFAULT,
         servers=3,
         workers=2,
         port=8000,
@@ -233,7 +234,7 @@ class Stack(LiveOperations):
         """Redis when a session profile in use needs it (unless REDIS_URL names one), PostgreSQL with
         --db postgres; each on a host of its own with --hosts. ``ports``: 3 for Redis, 3 for
         Sentinels, 1 for PostgreSQL."""
-        if REDIS_PROFILES & {self.profile, *self.fallback_profiles()} and not env.get("REDIS_URL"):
+        if needing_redis([self.profile, *self.fallback_profiles()]) and not env.get("REDIS_URL"):
             env |= self._start_redis(ports)
         if self.db == "postgres":
             if env.get("DATABASE_URL"):

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from shop.core.profiles import PROFILES, profile
 from shop.core.tests.stack_helpers import checkout, logged_in, new_product
 from tools.client import CSRF_FIELD, Browser, products_for_sale
-from tools.stack.stack import PROFILES
 
 pytestmark = pytest.mark.stack
 
@@ -56,7 +56,9 @@ def catalog_pages(stack):
 
 # locmem runs one server with one worker: its sessions live in one process's memory, and the
 # shoppers must stay signed in for the test to mean anything.
-EVERY_PROFILE = [{"profile": p} | ({"servers": 1, "workers": 1} if p == "locmem" else {}) for p in PROFILES]
+EVERY_PROFILE = [
+    {"profile": p} | ({} if profile(p).across_servers else {"servers": 1, "workers": 1}) for p in PROFILES
+]
 
 
 @pytest.mark.parametrize("stack", EVERY_PROFILE, indirect=True, ids=PROFILES)

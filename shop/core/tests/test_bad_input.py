@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.core import signing
 
+from shop.core.profiles import PROFILES, profile
 from shop.core.tests.stack_helpers import (
     forget_login_failures,
     logged_in,
@@ -27,7 +28,6 @@ from shop.core.tests.stack_helpers import (
     stock,
 )
 from tools.client import CSRF_FIELD, Browser
-from tools.stack.stack import PROFILES
 
 pytestmark = pytest.mark.stack
 
@@ -181,7 +181,7 @@ def test_bad_input_gets_a_4xx_or_an_anonymous_page_and_changes_nothing(stack):
     tag = secrets.token_hex(3)
     slug = f"corpus-{tag}"
     product = new_product(stack, slug, 7)
-    if stack.profile == "locmem":
+    if not profile(stack.profile).across_servers:
         # Sessions live in one worker's memory: nobody can log a shopper in from outside, and a
         # real login is known to one worker only. The shopper's cases run with a cookie the
         # other workers do not know: they must still be a 4xx or the login page, never a 5xx.
@@ -231,7 +231,7 @@ def test_bad_input_gets_a_4xx_or_an_anonymous_page_and_changes_nothing(stack):
             request_ids += [response_headers["X-Request-ID"]] if "X-Request-ID" in response_headers else []
 
             expected = set(case.expect)
-            if stack.profile == "locmem" and case.shopper:
+            if not profile(stack.profile).across_servers and case.shopper:
                 expected.add(302)  # a worker that does not know the session: the login page
             if status not in expected or status >= 500:
                 problems.append(f"{case.name}: HTTP {status}, expected {sorted(expected)}: {text[:200]!r}")
@@ -254,6 +254,6 @@ def test_bad_input_gets_a_4xx_or_an_anonymous_page_and_changes_nothing(stack):
     # Nothing changed: no order, the stock, and (where a shopper can be logged in) the cart.
     assert counts(stack) == before
     assert stock(stack, product) == 7
-    if stack.profile != "locmem":
+    if profile(stack.profile).across_servers:
         probe = shopper.probe()
         assert (probe["authenticated"], probe["username"], probe["cart_items"]) == (True, f"shopper-{tag}", 2)

@@ -14,12 +14,13 @@ import time
 import pytest
 from django.conf import settings
 
+from shop.core.profiles import REGISTRY
 from shop.core.tests.stack_helpers import logged_in, new_product, sql, stock
 from tools.client import CHECKOUT_TOKEN, CSRF_FIELD, TRANSPORT_ERRORS, Browser, served_by
 
 pytestmark = pytest.mark.stack
 
-SHARED_PROFILES = ["db", "cache", "cached_db", "signed_cookies"]
+SHARED_PROFILES = [name for name, p in REGISTRY.items() if p.across_hosts]
 LOAD_SECONDS = 60  # upper bound of any load loop; the tests stop it much sooner
 LOAD_ITERATIONS = 400
 CUT = 0  # the status of a response that stopped mid-body

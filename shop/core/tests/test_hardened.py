@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from tools.stack.stack import PROFILES
+from shop.core.profiles import PROFILES
 
 
 def manage(*args, **env):

@@ -195,4 +195,4 @@ def test_every_server_of_a_switch_locks_sessions_in_one_store(profiles, store):
 def test_the_migrating_settings_refuse_locmem():
     result = migrating_settings("db,locmem", "SHOP_PROFILE")
     assert result.returncode != 0
-    assert "locmem keeps each session in one worker's memory" in result.stderr
+    assert "locmem cannot be migrated: each session lives in one worker's memory" in result.stderr

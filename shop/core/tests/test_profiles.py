@@ -13,8 +13,8 @@ from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.cache import cache
 
+from shop.core.profiles import PROFILES, REGISTRY
 from shop.orders.models import Order
-from tools.stack.stack import PROFILES
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +103,7 @@ def test_session_lives_where_the_profile_says(profile, client, user, settings):
         "signed_cookies": (False, False, False),
     }[profile]
     assert (in_db, in_cache, on_disk) == expected
-    if profile == "signed_cookies":
+    if REGISTRY[profile].in_cookie:
         data = signing.loads(
             cookie, salt="django.contrib.sessions.backends.signed_cookies", serializer=signing.JSONSerializer
         )

@@ -7,7 +7,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from tools.stack.profiles import PROFILES
+from shop.core.profiles import PROFILES
 
 # What a worker imports: the WSGI application, then every view (through the URLconf).
 LOAD_A_SERVER = """

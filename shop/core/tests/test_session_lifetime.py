@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tools.stack.stack import PROFILES
+from shop.core.profiles import PROFILES
 
 LIFETIME = 2
 

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from tools.stack.stack import PROFILES
+from shop.core.profiles import PROFILES
 
 from .browser import PHONE
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from shop.core.profiles import PROFILES
 from tools.bench import report, runner
 from tools.bench.stages import PROFILE_CELLS, Stage
 from tools.client import TRANSPORT_ERRORS, ShopperError
 from tools.stack.children import StackError
-from tools.stack.stack import DATABASES, PROFILES
+from tools.stack.stack import DATABASES
 
 FULL_PROFILES = [
     *PROFILES,

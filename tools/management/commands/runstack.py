@@ -8,12 +8,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from shop.core.profiles import DEFAULT, PROFILES, profile
 from tools.stack import control
 from tools.stack.children import StackError
 from tools.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
-from tools.stack.live import LOCMEM_REFUSED, SESSION_FALLBACKS_FILE
+from tools.stack.live import NOT_MIGRATABLE_REFUSED, SESSION_FALLBACKS_FILE
 from tools.stack.nginx import BALANCES
-from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack, running_status
+from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, REDIS_MODES, Stack, running_status
 
 # What another runstack process may ask the running one for: Stack methods, each with a progress
 # callback, returning what it did in words (control.py carries the request and the answer).
@@ -104,7 +105,9 @@ prefixed with its name ([server1], [nginx], [redis])."""
         return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser):
-        parser.add_argument("--profile", choices=PROFILES, default="db", help="session profile (default: db)")
+        parser.add_argument(
+            "--profile", choices=PROFILES, default=DEFAULT, help=f"session profile (default: {DEFAULT})"
+        )
         parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
         parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
         parser.add_argument(
@@ -192,8 +195,9 @@ prefixed with its name ([server1], [nginx], [redis])."""
         if options["restart"]:
             server = None if options["restart"] == "all" else options["restart"]
             return self.request(run_dir, {"action": "restart", "server": server})
-        if options["switch_profile"] == "locmem":
-            raise CommandError(f"--switch-profile locmem: {LOCMEM_REFUSED}")
+        if options["switch_profile"] and not profile(options["switch_profile"]).migratable:
+            refused = NOT_MIGRATABLE_REFUSED.format(profile=options["switch_profile"])
+            raise CommandError(f"--switch-profile {options['switch_profile']}: {refused}")
         if options["switch_profile"]:
             return self.request(run_dir, {"action": "switch_profile", "profile": options["switch_profile"]})
         if options["rotate_secret_key"]:

@@ -2,10 +2,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from shop.core.profiles import PROFILES
 from tools.experiments.matrix import DEFAULT_RUN_ROOT, RESULTS_DIR, Options, run_lab
 from tools.experiments.scenarios import SCENARIOS, select
 from tools.stack.children import find_binary
-from tools.stack.stack import DATABASES, PROFILES, required_programs
+from tools.stack.stack import DATABASES, required_programs
 
 SCENARIO_LIST = "; ".join(f"{s.number} {s.key}: {s.question}" for s in SCENARIOS)
 
