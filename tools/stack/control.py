@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .children import StackError
 from .keys import write_private
-from .stack import stack_pid
+from .status import stack_pid
 
 REQUESTS = "requests"
 

@@ -13,7 +13,8 @@ from tools.stack.children import StackError
 from tools.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
 from tools.stack.live import LOCMEM_REFUSED, SESSION_FALLBACKS_FILE
 from tools.stack.nginx import BALANCES
-from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack, running_status
+from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, PROFILES, REDIS_MODES, Stack
+from tools.stack.status import running_status
 
 # What another runstack process may ask the running one for: Stack methods, each with a progress
 # callback, returning what it did in words (control.py carries the request and the answer).
