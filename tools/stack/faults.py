@@ -32,15 +32,20 @@ class Faults:
 
     def host(self, name):
         """The simulated host of a server or store (by its name), or a host by its own name."""
-        parts = {part.name: part.host for part in [*self.servers, *self.stores] if part.host}
-        host = parts.get(name) or (self.network.hosts.get(name) if self.network else None)
+        if not self.network:
+            raise StackError(f"the stack running from {self.run_dir} has no hosts: it runs without --hosts")
+        parts = {part.name: part.host for part in [*self.servers, *self.stores]}
+        host = parts.get(name) or self.network.hosts.get(name)
         if host is None:
-            raise StackError(f"no host for {name!r}: is this a stack with hosts?")
+            names = ", ".join(sorted({*self.network.hosts, *parts}))
+            raise StackError(f"no host or part {name!r}; this stack has {names}")
         return host
 
     def partition(self, name, healed=False):
-        """Cut the host of ``name`` off the network (``healed=True``: put it back)."""
-        set_link(self.host(name), up=healed)
+        """Cut the host of ``name`` off the network (``healed=True``: put it back); says so, in words."""
+        host = self.host(name)
+        set_link(host, up=healed)
+        return f"{host.name} ({host.address}) is {'back on' if healed else 'cut off'} the network"
 
     def cut_route(self, name, address, healed=False):
         """Cut the host of ``name`` off ``address`` only (a store, say), or restore the route."""

@@ -1,7 +1,8 @@
-"""What runs where: the status ``runstack --status`` prints (DESIGN.md), kept in the run folder.
+"""What runs where: the status ``runstack --status`` prints (DESIGN.md), and who runs the stack.
 
-``status.json`` is rewritten whenever a part starts again; ``running_status`` reads it from another
-process and asks the Sentinels for the Redis group's roles as they are now.
+The running stack answers ``--status`` itself (``control.py``), asking its Sentinels for the Redis
+group's roles as they are now. ``status.json`` in the run folder is a copy for people and scripts,
+rewritten whenever a part starts again; ``stack.pid`` names the process that runs the stack.
 """
 
 import json
@@ -40,18 +41,6 @@ def stack_pid(run_dir):
     except (FileNotFoundError, ValueError, ProcessLookupError):
         return None
     return pid
-
-
-def running_status(run_dir):
-    """The status of the stack running from ``run_dir``, or None when none runs there."""
-    if stack_pid(run_dir) is None:
-        return None
-    try:
-        status = json.loads((Path(run_dir) / STATUS_FILE).read_text())
-    except (FileNotFoundError, ValueError):  # starting, or stopping
-        return None
-    status["parts"] = current_roles(status["parts"])
-    return status
 
 
 class StatusReport:
