@@ -96,6 +96,7 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         self._stopping = False
         self._pid_file = None
         self._monitor = None
+        self._dead_since = {}  # Redis group members that died: when the monitor saw it (supervisor.py)
         self._store_ports = []  # ports kept for stores a switch of profile may start later
 
     # Starting ------------------------------------------------------------------------

@@ -2,15 +2,15 @@
 
 import time
 
-from .services import RedisServer
+from .services import RedisSentinel, RedisServer
 
 # A server that dies this many times in a row before ever answering /healthz is broken (an
 # import error, say): restarting it forever would hide that. Killing a serving one is not.
 CRASH_LIMIT = 3
 READINESS_INTERVAL = 1.0  # seconds between /readyz checks of every server
-# A dead Redis group member is started again after this long: Sentinel has failed over by then
-# (down-after 1 s), so it comes back as a replica, not as a second primary.
-REDIS_RESTART_DELAY = 8.0
+# The Sentinels fail over within a few seconds (down-after 1 s, failover-timeout 3 s): a dead
+# primary that none of them has replaced after this long will not be.
+FAILOVER_TIMEOUT = 30.0
 
 
 class Supervision:
@@ -47,18 +47,12 @@ class Supervision:
             return f"nginx exited unexpectedly ({self.nginx.describe_exit()})"
         for store in self.stores:
             if store.child.exit_code is None:
-                store.died = None
+                self._dead_since.pop(store, None)
                 continue
             if self.redis == "single" or not isinstance(store, RedisServer):
                 return f"{store.name} exited unexpectedly ({store.child.describe_exit()})"
-            # A Redis group survives a member: Sentinel fails over, and the member, started again
-            # once that is done, is made a replica of the new primary by Sentinel.
-            store.died = getattr(store, "died", None) or time.monotonic()
-            if time.monotonic() - store.died > REDIS_RESTART_DELAY:
-                self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again")
-                store.child.stop()
-                store.child.start()
-                self.write_status()
+            if failure := self._revive_group_member(store):
+                return failure
         for server in self.servers:
             if server.restarting or server.child.exit_code is None:
                 continue
@@ -72,6 +66,26 @@ class Supervision:
             server.child.stop()
             server.start()
             self.write_status()
+        return None
+
+    def _revive_group_member(self, store):
+        """A Redis group survives a member: start a dead one again once that cannot make a second
+        primary, and Sentinel makes it a replica of the primary. A Sentinel (never a primary) or a
+        replica comes back at once; a primary once every Sentinel that answers names another."""
+        died = self._dead_since.setdefault(store, time.monotonic())
+        if not isinstance(store, RedisSentinel):
+            sentinels = [s for s in self.stores if isinstance(s, RedisSentinel)]
+            named = {RedisSentinel.ask_primary(s.address, s.port) for s in sentinels} - {None}
+            if not named or (store.address, store.port) in named:
+                waited = time.monotonic() - died
+                if waited < FAILOVER_TIMEOUT:
+                    return None
+                return f"{store.name} died, and in {waited:.0f} s the Sentinels named no other primary"
+        self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again")
+        del self._dead_since[store]
+        store.child.stop()
+        store.child.start()
+        self.write_status()
         return None
 
     def _check_readiness(self):

@@ -42,8 +42,9 @@ hosts (--hosts, as root):
 redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts of their own
   with --hosts); the servers reach the primary through Sentinel, so a failover needs no
   restart, and every session write waits until a replica holds it (Redis's WAIT;
-  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again after the
-  failover and rejoins as a replica.
+  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again and rejoins
+  as a replica: a replica or a Sentinel at once, the primary as soon as every Sentinel names
+  another primary (after 30 s without one, the stack stops).
 
 status: `--status` prints one JSON object about the stack running from --run-dir: profile,
   url and its parts (name, role, pid, host, address, port), roles as Sentinel sees them
