@@ -17,9 +17,10 @@ import contextlib
 import json
 import queue
 import secrets
+import socket
 import threading
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Listener
+from multiprocessing.connection import Client, Listener, answer_challenge, deliver_challenge
 from pathlib import Path
 
 from .children import StackError
@@ -105,7 +106,13 @@ class ControlServer:
         write_private(self.key_path, self._authkey.decode())
         # The stack has claimed the run folder (stack.pid), so a socket file there is a killed one's.
         self.path.unlink(missing_ok=True)
-        self._listener = Listener(str(self.path), FAMILY, authkey=self._authkey)
+        try:
+            # No authkey here: each connection's thread does the handshake (``_receive``), so that a
+            # requester that never answers holds up nobody else.
+            self._listener = Listener(str(self.path), FAMILY)
+        except OSError as error:
+            self.key_path.unlink(missing_ok=True)
+            raise StackError(f"cannot listen on {self.path}: {error}") from None
         self._accepting = threading.Thread(target=self._accept, name="control", daemon=True)
         self._accepting.start()
         threading.Thread(target=self._end_when_stopped, name="control-end", daemon=True).start()
@@ -113,8 +120,8 @@ class ControlServer:
 
     def __exit__(self, *exc_info):
         self._closing = True
-        with contextlib.suppress(OSError, EOFError, AuthenticationError):
-            Client(str(self.path), FAMILY, authkey=self._authkey).close()  # wakes accept() up
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
+            wake.connect(str(self.path))  # accept() returns and sees _closing
         self._accepting.join()
         self._listener.close()  # and removes the socket file
         self.key_path.unlink(missing_ok=True)
@@ -128,20 +135,22 @@ class ControlServer:
         self.todo.put(None)
 
     def _accept(self):
-        while not self._closing:
+        while True:
             try:
-                connection = self._listener.accept()  # with the handshake: the key or nothing
-            except (OSError, EOFError, AuthenticationError):  # a requester without the key, or gone
+                connection = self._listener.accept()
+            except OSError:  # a requester gone before it was accepted
                 continue
             if self._closing:
                 connection.close()
-            else:
-                threading.Thread(target=self._receive, args=(connection,), daemon=True).start()
+                return
+            threading.Thread(target=self._receive, args=(connection,), daemon=True).start()
 
     def _receive(self, connection):
         try:
+            deliver_challenge(connection, self._authkey)  # as Listener(authkey=...) would: both ways
+            answer_challenge(connection, self._authkey)
             message = json.loads(connection.recv_bytes())
-        except (EOFError, OSError, ValueError):
+        except (AuthenticationError, EOFError, OSError, ValueError):  # without the key, or gone
             connection.close()
             return
         request = Request(connection, message)
