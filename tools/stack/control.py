@@ -122,7 +122,7 @@ class ControlServer:
         self._closing = True
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
             wake.connect(str(self.path))  # accept() returns and sees _closing
-        self._accepting.join()
+        self._accepting.join(timeout=5)
         self._listener.close()  # and removes the socket file
         self.key_path.unlink(missing_ok=True)
         with contextlib.suppress(queue.Empty):
@@ -135,15 +135,15 @@ class ControlServer:
         self.todo.put(None)
 
     def _accept(self):
-        while True:
+        while not self._closing:
             try:
                 connection = self._listener.accept()
             except OSError:  # a requester gone before it was accepted
                 continue
             if self._closing:
                 connection.close()
-                return
-            threading.Thread(target=self._receive, args=(connection,), daemon=True).start()
+            else:
+                threading.Thread(target=self._receive, args=(connection,), daemon=True).start()
 
     def _receive(self, connection):
         try:
