@@ -8,12 +8,14 @@ import signal
 import threading
 import time
 
+from tools.stack.children import wait_until
 from tools.stack.hosts import can_make_hosts
 from tools.stack.services import RedisServer
 
 from .continuity import LOCMEM_LOSS, round_robin
 from .outcome import NotApplicable, Outcome, Part, in_redis, only, scenario
 
+FAILOVER_WAIT = 30  # seconds: Sentinel fails over in a few (down-after 1 s, failover-timeout 3 s)
 FILE_ON_HOSTS = (
     "Each host keeps the session files in a folder of its own: a request that reaches another host "
     "finds no file, answers anonymous and tells the browser to drop the cookie. Across hosts the file "
@@ -158,6 +160,11 @@ def shop_until(stop, shopper, products, acknowledged, failures):
         time.sleep(0.02)
 
 
+def redis_primary(stack):
+    """The name of the Redis group's primary, as its Sentinels name it now."""
+    return next((part["name"] for part in stack.status()["parts"] if part["role"] == "redis-primary"), None)
+
+
 def failover_run(ctx, ack):
     """Shoppers keep adding to their carts while the Redis primary is SIGKILLed; what is lost?"""
     env = {"SESSION_REDIS_REPLICAS_ACK": str(ack)}
@@ -174,16 +181,26 @@ def failover_run(ctx, ack):
         ctx.progress(f"SIGKILL to the Redis primary {primary.name} (SESSION_REDIS_REPLICAS_ACK={ack})")
         killed = time.monotonic()
         primary.child.signal(signal.SIGKILL)
-        time.sleep(6)
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-        roles = {part["name"]: part["role"] for part in stack.status()["parts"]}
+        try:
+            what = f"waiting for the Sentinels to promote a replica in place of {primary.name}"
+            wait_until(lambda: redis_primary(stack) not in (None, primary.name), FAILOVER_WAIT, what)
+            promoted = dict(acknowledged)  # each shopper's acknowledged adds when a replica took over
+
+            def every_shopper_served_again():
+                return all(acknowledged[name] > count for name, count in promoted.items())
+
+            what = "waiting until every shopper's adds are acknowledged again after the failover"
+            wait_until(every_shopper_served_again, FAILOVER_WAIT, what)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+        new_primary = redis_primary(stack)
         after = {shopper.username: shopper.probe() for shopper in shoppers}
     return {
         "ack": ack,
         "killed": primary.name,
-        "new_primary": next((name for name, role in roles.items() if role == "redis-primary"), None),
+        "new_primary": new_primary,
         "acknowledged": sum(acknowledged.values()),
         "in_carts": sum(p.cart_items or 0 for p in after.values()),
         "logins_lost": sum(not s.logged_in(after[s.username]) for s in shoppers),

@@ -13,11 +13,10 @@ start from the same folder does not find and remove first.
 import contextlib
 import hashlib
 import ipaddress
-import json
 import os
 import signal
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .children import StackError, find_binary
@@ -64,7 +63,6 @@ class Network:
         self.run_dir = Path(run_dir)
         self.tag = hashlib.sha256(str(self.run_dir.resolve()).encode()).hexdigest()[:6]
         self.bridge = f"sb{self.tag}"
-        self.state = self.run_dir / "hosts.json"
         self.subnet = None
         self.hosts = {}
 
@@ -81,7 +79,6 @@ class Network:
         ip("link", "add", self.bridge, "type", "bridge")
         ip("addr", "add", f"{self.balancer_address}/{self.subnet.prefixlen}", "dev", self.bridge)
         ip("link", "set", self.bridge, "up")
-        self._save()
 
     def _free_subnet(self):
         """A /24 of NETWORK that no interface of this machine uses, starting at this stack's own."""
@@ -110,13 +107,7 @@ class Network:
         ip("-n", host.namespace, "link", "set", "eth0", "up")
         ip("-n", host.namespace, "link", "set", "lo", "up")
         self.hosts[name] = host
-        self._save()
         return host
-
-    def _save(self):
-        hosts = [asdict(host) for host in self.hosts.values()]
-        state = {"bridge": self.bridge, "subnet": str(self.subnet), "hosts": hosts}
-        self.state.write_text(json.dumps(state, indent=2) + "\n")
 
     def remove(self):
         """Kill whatever still runs in this stack's namespaces, delete them, their links and the bridge."""
@@ -133,17 +124,7 @@ class Network:
             name = line.split(":")[1].strip().split("@")[0]
             if name == self.bridge or name.startswith(f"sv{self.tag}"):
                 ip("link", "del", name, check=False)
-        self.state.unlink(missing_ok=True)
         self.hosts = {}
-
-
-def hosts_of(run_dir):
-    """{host name: Host} of the stack running from ``run_dir`` (empty without --hosts)."""
-    try:
-        state = json.loads(Network(run_dir).state.read_text())
-    except FileNotFoundError:
-        return {}
-    return {entry["name"]: Host(**entry) for entry in state["hosts"]}
 
 
 def set_link(host, up):

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from conftest import require_binary
+from conftest import require_binary, skip_or_fail
 from tools.client import Shopper, products_for_sale
-from tools.stack.children import port_is_listening
+from tools.stack.children import port_is_listening, wait_until
+from tools.stack.hosts import can_make_hosts
+from tools.stack.servers import healthz
 
 pytestmark = pytest.mark.stack
 
@@ -169,8 +171,25 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
     assert second.finish() == 0, second.output
 
 
+def leave_a_dead_runstacks_socket(run_dir):
+    """What a runstack killed with SIGKILL leaves: its control socket's file, which nobody listens on,
+    and the key beside it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(run_dir / "control.sock"))
+    (run_dir / "control.key").write_text("a dead runstack's key")
+
+
+def test_a_dead_runstacks_socket_answers_no_request(tmp_path):
+    leave_a_dead_runstacks_socket(tmp_path)
+    for request in (["--restart"], ["--status"], ["--partition", "host1"], ["--rotate-secret-key"]):
+        status, output = run_command("runstack", *request, "--run-dir", str(tmp_path))
+        assert (status, output.strip()) == (1, f"CommandError: no runstack is running from {tmp_path}")
+
+
 def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_path, runstack):
     run_dir = tmp_path / "run"
+    leave_a_dead_runstacks_socket(run_dir)  # which must not stop the next start
     stack = runstack(run_dir, "--profile", "cached_db", "--servers", "2", "--workers", "1")
     stack.wait_for(READY)
     status, output = run_command("runstack", "--restart", "server1", "--run-dir", str(run_dir))
@@ -186,7 +205,7 @@ def test_restart_from_the_command_line_and_a_dying_store_stops_everything(tmp_pa
     assert stack.finish() == 1
     assert "redis exited unexpectedly (killed by SIGKILL)" in stack.output
     assert still_running(processes) == []
-    assert not (run_dir / "stack.pid").exists()
+    assert not [name for name in ("stack.pid", "control.sock", "control.key") if (run_dir / name).exists()]
 
     status, output = run_command("runstack", "--restart", "--run-dir", str(run_dir))
     assert status == 1 and f"no runstack is running from {run_dir}" in output
@@ -227,6 +246,8 @@ def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_ful
     assert [fallback["profile"] for fallback in state["session_fallbacks"]] == ["db"]
     status, output = run_command("runstack", "--switch-profile", "signed_cookies", "--run-dir", str(run_dir))
     assert status == 1 and "the stack already runs profile signed_cookies" in output
+    status, output = run_command("runstack", "--partition", "server1", "--run-dir", str(run_dir))
+    assert status == 1 and "has no hosts: it runs without --hosts" in output
 
     first.process.send_signal(signal.SIGTERM)
     assert first.finish() == 0, first.output
@@ -245,6 +266,31 @@ def test_switch_and_rotation_from_the_command_line_keep_the_session_across_a_ful
     assert status == 1 and "no switch to locmem keeps sessions" in output
     status, output = run_command("runstack", "--switch-profile", "memcached", "--run-dir", str(run_dir))
     assert status == 2 and "invalid choice: 'memcached'" in output
+
+
+def test_partition_and_heal_from_the_command_line(tmp_path, runstack):
+    if not can_make_hosts():
+        skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
+    run_dir = tmp_path / "run"
+    stack = runstack(run_dir, "--profile", "db", "--servers", "2", "--workers", "1", "--hosts")
+    stack.wait_for(READY)
+    status, output = run_command("runstack", "--status", "--run-dir", str(run_dir))
+    server2 = next(part for part in json.loads(output)["parts"] if part["name"] == "server2")
+    assert status == 0 and server2["host"] == "host2"
+
+    def answers():
+        return healthz(server2["port"], address=server2["address"])
+
+    status, output = run_command("runstack", "--partition", "server2", "--run-dir", str(run_dir))
+    assert (status, output.strip()) == (0, f"host2 ({server2['address']}) is cut off the network")
+    assert not answers()
+    status, output = run_command("runstack", "--heal", "host2", "--run-dir", str(run_dir))
+    assert (status, output.strip()) == (0, f"host2 ({server2['address']}) is back on the network")
+    wait_until(answers, 10, "waiting for server2 to answer on host2 again")
+    status, output = run_command("runstack", "--partition", "host9", "--run-dir", str(run_dir))
+    assert status == 1 and "no host or part 'host9'; this stack has host1, host2, server1, server2" in output
+    stack.process.send_signal(signal.SIGTERM)
+    assert stack.finish() == 0, stack.output
 
 
 def test_a_busy_port_is_refused_before_anything_starts(tmp_path, stack_database):

@@ -11,13 +11,14 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 from shop.core.profiles import DEFAULT, PROFILES, profile
 from tools.stack import control
 from tools.stack.children import StackError
-from tools.stack.hosts import NETWORK, can_make_hosts, hosts_of, set_link
+from tools.stack.hosts import NETWORK, can_make_hosts
 from tools.stack.live import NOT_MIGRATABLE_REFUSED, SESSION_FALLBACKS_FILE
 from tools.stack.nginx import BALANCES
-from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, REDIS_MODES, Stack, running_status
+from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, REDIS_MODES, Stack
 
-# What another runstack process may ask the running one for: Stack methods, each with a progress
-# callback, returning what it did in words (control.py carries the request and the answer).
+# What another runstack process may ask the running one to change: Stack methods, each with a
+# progress callback, returning what it did in words (control.py carries the request and the
+# answer); also ``partition``, and the status, which the control socket answers itself.
 LIVE_OPERATIONS = ("restart", "switch_profile", "rotate_secret_key")
 
 EPILOG = f"""\
@@ -42,12 +43,13 @@ hosts (--hosts, as root):
 redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts of their own
   with --hosts); the servers reach the primary through Sentinel, so a failover needs no
   restart, and every session write waits until a replica holds it (Redis's WAIT;
-  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again after the
-  failover and rejoins as a replica.
+  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again and rejoins
+  as a replica: a replica or a Sentinel at once, the primary as soon as every Sentinel names
+  another primary (after 30 s without one, the stack stops).
 
 status: `--status` prints one JSON object about the stack running from --run-dir: profile,
   url and its parts (name, role, pid, host, address, port), roles as Sentinel sees them
-  now; exit status 1 when no stack runs there.
+  now; exit status 1 when no runstack runs there.
 
 stopping and restarting:
   Ctrl-C, SIGTERM or SIGHUP stop nginx, then the servers, then the stores, and leave no
@@ -72,16 +74,24 @@ live operations (on the stack running from --run-dir; each waits until done, pri
   every server accepts the new key as a fallback, then every server signs with it and
   accepts the old one until SESSION_COOKIE_AGE has passed. Not with SECRET_KEY in the
   environment. /lab/probe's key_id names the key each server signs with.
-  Requests go through RUN_DIR/{control.REQUESTS}/ and SIGUSR1 to that runstack process.
+
+control socket: --status, --partition, --heal and the live operations are requests to the
+  runstack running from --run-dir over RUN_DIR/{control.SOCKET}, a Unix socket that only a
+  process able to read RUN_DIR/{control.KEY_FILE} (mode 600, new at every start) may use. It
+  answers --status at once; everything else is carried out in turn by its main thread,
+  which started the children, while its progress streams back. A socket file left by a
+  killed runstack answers nothing ("no runstack is running") and is replaced at the next
+  start; a stop removes both files.
 
 run folder (default {DEFAULT_RUN_DIR}):
   nginx.conf (rendered from nginx/shop.conf.template), logs/access.log and logs/error.log
   (nginx), static/ (collectstatic, served by nginx), secret_key (mode 600) and
   secret_key.id (its public id, random), secret_key.previous (keys rotated out, still
-  accepted; mode 600), stack.pid, and with --tls
-  tls/cert.pem and tls/key.pem (made once with openssl, like secret_key; trust cert.pem in a
-  client, or accept the browser's warning). nginx also answers GET /nginx/ping itself, for
-  benchmarks without Django.
+  accepted; mode 600), stack.pid, status.json (what runs where, rewritten as parts start
+  again), {control.SOCKET} and {control.KEY_FILE} (see above), and with --tls tls/cert.pem
+  and tls/key.pem (made once with openssl, like secret_key; trust cert.pem in a client, or
+  accept the browser's warning). nginx also answers GET /nginx/ping itself, for benchmarks
+  without Django.
 """
 
 
@@ -192,22 +202,23 @@ prefixed with its name ([server1], [nginx], [redis])."""
 
     def handle(self, *args, **options):
         run_dir = options["run_dir"]
+        # A request to the runstack running from run_dir: its answer is what this command prints.
         if options["restart"]:
             server = None if options["restart"] == "all" else options["restart"]
-            return self.request(run_dir, {"action": "restart", "server": server})
+            return self.style.SUCCESS(self.request(run_dir, {"action": "restart", "server": server}))
         if options["switch_profile"] and not profile(options["switch_profile"]).migratable:
             refused = NOT_MIGRATABLE_REFUSED.format(profile=options["switch_profile"])
             raise CommandError(f"--switch-profile {options['switch_profile']}: {refused}")
         if options["switch_profile"]:
-            return self.request(run_dir, {"action": "switch_profile", "profile": options["switch_profile"]})
+            request = {"action": "switch_profile", "profile": options["switch_profile"]}
+            return self.style.SUCCESS(self.request(run_dir, request))
         if options["rotate_secret_key"]:
-            return self.request(run_dir, {"action": "rotate_secret_key"})
+            return self.style.SUCCESS(self.request(run_dir, {"action": "rotate_secret_key"}))
         if options["status"]:
-            return self.print_status(run_dir)
+            return json.dumps(self.request(run_dir, {"action": "status"}), indent=2)
         if options["partition"] or options["heal"]:
-            return self.set_link(
-                run_dir, options["partition"] or options["heal"], up=not options["partition"]
-            )
+            name, healed = options["partition"] or options["heal"], not options["partition"]
+            return self.request(run_dir, {"action": "partition", "name": name, "healed": healed})
         if options["hosts"] and not can_make_hosts():
             raise CommandError(
                 "--hosts needs root (or CAP_NET_ADMIN) to create network namespaces", returncode=2
@@ -224,36 +235,34 @@ prefixed with its name ([server1], [nginx], [redis])."""
         except KeyboardInterrupt:
             message = "interrupted while starting; everything started so far is stopped"
             raise CommandError(message, returncode=130) from None
-        self.stdout.write(
-            self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
-            + "`manage.py runstack --restart [serverK]` restarts servers, `--switch-profile P` and "
-            + f"`--rotate-secret-key` change the running stack (runstack pid {os.getpid()})."
-        )
-        self.serve(stack)
+        try:
+            with control.ControlServer(stack.run_dir, {"status": stack.status}, stack.stopped) as server:
+                self.stdout.write(
+                    self.style.SUCCESS(f"Shop running at {stack.describe()}. Ctrl-C stops everything; ")
+                    + "`manage.py runstack --restart [serverK]` restarts servers, `--switch-profile P` and "
+                    + f"`--rotate-secret-key` change the running stack (runstack pid {os.getpid()})."
+                )
+                self.serve(stack, server)
+        except StackError as error:
+            raise CommandError(error) from None
+        finally:
+            stack.stop()  # already stopped, unless the control socket could not open
         if stack.failure:
             raise CommandError(f"the stack stopped because {stack.failure}")
         self.stdout.write("Stopped: no process of the stack is left.")
 
-    def serve(self, stack):
-        # Handlers only take note: stopping and restarting run here, in the main thread, which
-        # also spawned the children and so outlives them (their parent-death signal).
-        pending = []
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):
-            signal.signal(signum, lambda signum, frame: pending.append(signum))
-        while not stack.stopped.wait(0.2):
-            while pending and not stack.stopped.is_set():
-                signum = pending.pop(0)
-                if signum == signal.SIGUSR1:
-                    self.carry_out_requests(stack)
-                else:
-                    stack.say(f"{signal.Signals(signum).name} received: stopping")
-                    stack.stop()
-
-    def carry_out_requests(self, stack):
-        """What other runstack processes asked for: restarts, switches and rotations, in turn."""
-        for path in control.pending(stack.run_dir):
-            result = control.answer(path, functools.partial(self.live_operation, stack))
-            stack.say(("" if result["ok"] else "FAILED: ") + result["message"])
+    def serve(self, stack, server):
+        """Carry out what signals and other processes ask for until the stack has stopped, here in the
+        main thread: it spawned the children, which get a parent-death signal when it exits."""
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: server.todo.put(signal.Signals(signum)))
+        while (item := server.todo.get()) is not None:
+            if isinstance(item, signal.Signals):
+                stack.say(f"{item.name} received: stopping")
+                stack.stop()
+            else:
+                reply = item.answer(functools.partial(self.live_operation, stack))
+                stack.say(("" if reply["ok"] else "FAILED: ") + reply["answer"])
 
     def live_operation(self, stack, request, progress):
         def say(line):
@@ -262,33 +271,18 @@ prefixed with its name ([server1], [nginx], [redis])."""
 
         arguments = dict(request)
         operation = arguments.pop("action", None)
+        if operation == "partition":
+            return stack.partition(**arguments)
         if operation not in LIVE_OPERATIONS:
             raise StackError(f"unknown request {request!r}")
         return getattr(stack, operation)(**arguments, progress=say)
 
     def request(self, run_dir, request):
-        """Ask the runstack of ``run_dir`` for a live operation; print its progress and its answer."""
+        """Ask the runstack of ``run_dir`` for ``request``; print its progress; return its answer."""
         try:
-            result = control.send(run_dir, request, self.stdout.write)
+            reply = control.ask(run_dir, request, self.stdout.write)
         except StackError as error:
             raise CommandError(error) from None
-        if not result["ok"]:
-            raise CommandError(result["message"])
-        self.stdout.write(self.style.SUCCESS(result["message"]))
-
-    def print_status(self, run_dir):
-        status = running_status(run_dir)
-        if status is None:
-            raise CommandError(f"no stack is running from {run_dir}", returncode=1)
-        self.stdout.write(json.dumps(status, indent=2))
-
-    def set_link(self, run_dir, name, up):
-        status, hosts = running_status(run_dir), hosts_of(run_dir)
-        if status is None or not hosts:
-            raise CommandError(f"no stack with --hosts is running from {run_dir}")
-        parts = {part["name"]: part["host"] for part in status["parts"]}
-        host = hosts.get(parts.get(name, name))
-        if host is None:
-            raise CommandError(f"no host or part {name!r}; this stack has {', '.join([*hosts, *parts])}")
-        set_link(host, up)
-        self.stdout.write(f"{host.name} ({host.address}) is {'back on' if up else 'cut off'} the network")
+        if not reply["ok"]:
+            raise CommandError(reply["answer"])
+        return reply["answer"]

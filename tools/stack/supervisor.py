@@ -1,0 +1,104 @@
+"""The stack's supervisor: a thread that starts again what dies and follows the servers' readiness."""
+
+import time
+
+from .services import RedisSentinel, RedisServer
+
+# A server that dies this many times in a row before ever answering /healthz is broken (an
+# import error, say): restarting it forever would hide that. Killing a serving one is not.
+CRASH_LIMIT = 3
+READINESS_INTERVAL = 1.0  # seconds between /readyz checks of every server
+# The Sentinels fail over within a few seconds (down-after 1 s, failover-timeout 3 s): a dead
+# primary that none of them has replaced after this long will not be.
+FAILOVER_TIMEOUT = 30.0
+
+
+class Supervision:
+    """Mixed into ``Stack``: ``_watch`` runs in the stack-monitor thread from start to stop."""
+
+    def _watch(self):
+        """Restart servers that die; stop everything if nginx or a store dies (a member of a Redis
+        group comes back instead); keep servers that cannot reach their stores out of rotation."""
+        last_readiness = 0
+        while not self._stopping:
+            time.sleep(0.2)
+            if time.monotonic() - last_readiness > READINESS_INTERVAL:
+                last_readiness = time.monotonic()
+                self._check_readiness()
+            try:
+                with self._lock:
+                    failure = None if self._stopping else self._check_children()
+            except Exception as error:  # a failed respawn, say: stop rather than stop watching
+                failure = f"the stack's monitor failed: {error!r}"
+            if failure:
+                self.failure = failure
+                self.say(f"FATAL: {failure}; stopping the stack")
+                self.stop()
+            for server in self.servers:
+                back = not (server.serving or server.restarting or self._stopping)
+                if back and server.answers():
+                    server.serving = True
+                    self.say(f"{server.name} is serving again (pid {server.pid})")
+        # Servers this thread restarted die with it (parent-death signal): outlive them.
+        self.stopped.wait()
+
+    def _check_children(self):
+        if self.nginx.exit_code is not None:
+            return f"nginx exited unexpectedly ({self.nginx.describe_exit()})"
+        for store in self.stores:
+            if store.child.exit_code is None:
+                self._dead_since.pop(store, None)
+                continue
+            if self.redis == "single" or not isinstance(store, RedisServer):
+                return f"{store.name} exited unexpectedly ({store.child.describe_exit()})"
+            if failure := self._revive_group_member(store):
+                return failure
+        for server in self.servers:
+            if server.restarting or server.child.exit_code is None:
+                continue
+            server.failed_starts = 0 if server.serving else server.failed_starts + 1
+            if server.failed_starts >= CRASH_LIMIT:
+                return f"{server.name} died {CRASH_LIMIT} times before serving:\n{server.child.tail()}"
+            self.say(
+                f"{server.name} (pid {server.pid}) died unexpectedly ({server.child.describe_exit()}); "
+                f"nginx serves from the others while it starts again on port {server.port}"
+            )
+            server.child.stop()
+            server.start()
+            self.write_status()
+        return None
+
+    def _revive_group_member(self, store):
+        """A Redis group survives a member: start a dead one again once that cannot make a second
+        primary, and Sentinel makes it a replica of the primary. A Sentinel (never a primary) or a
+        replica comes back at once; a primary once every Sentinel that answers names another."""
+        died = self._dead_since.setdefault(store, time.monotonic())
+        if not isinstance(store, RedisSentinel):
+            sentinels = [s for s in self.stores if isinstance(s, RedisSentinel)]
+            named = {RedisSentinel.ask_primary(s.address, s.port) for s in sentinels} - {None}
+            if not named or (store.address, store.port) in named:
+                waited = time.monotonic() - died
+                if waited < FAILOVER_TIMEOUT:
+                    return None
+                return f"{store.name} died, and in {waited:.0f} s the Sentinels named no other primary"
+        self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again")
+        del self._dead_since[store]
+        store.child.stop()
+        store.child.start()
+        self.write_status()
+        return None
+
+    def _check_readiness(self):
+        """Servers alive but unable to reach their stores leave nginx's rotation while others can
+        serve; when none can (the store every server shares is down), all stay and say 503."""
+        candidates = [s for s in self.servers if s.serving and not s.restarting and not s.draining]
+        ready = {server.name for server in candidates if server.is_ready()} or {s.name for s in candidates}
+        changed = [server for server in candidates if (server.name in ready) != server.ready]
+        for server in changed:
+            server.ready = server.name in ready
+            self.say(
+                f"{server.name} {'reaches its stores again' if server.ready else 'cannot reach its stores'}: "
+                f"{'back in' if server.ready else 'out of'} nginx's rotation"
+            )
+        if changed and not self._stopping:
+            self._reload_nginx("to follow the servers' readiness")
