@@ -36,7 +36,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The name this server answers with in X-Served-By; runstack sets server1, server2, ...
 SHOP_SERVER_NAME = env("SHOP_SERVER_NAME", default="local")
 # Where `manage.py sessionlab` writes its reports; /lab/report/ serves the latest one from here.
-SHOP_LAB_RESULTS_DIR = env.path("SHOP_LAB_RESULTS_DIR", default=BASE_DIR / "results")
+# A pathlib.Path: django-environ's env.path() gives its own Path, which has no "/" operator.
+SHOP_LAB_RESULTS_DIR = Path(env("SHOP_LAB_RESULTS_DIR", default=str(BASE_DIR / "results")))
 # The host it runs on: runstack --hosts sets host1, host2, ...; otherwise the machine's name.
 SHOP_HOST_NAME = env("SHOP_HOST_NAME", default=socket.gethostname())
 
