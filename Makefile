@@ -10,7 +10,7 @@ DB       ?= sqlite
 HOSTS    ?=
 REDIS    ?= single
 
-.PHONY: setup system-deps run test lint lab bench clean
+.PHONY: setup system-deps run test check lint lab bench clean
 
 $(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt
 	@python=$$(scripts/find-python) && echo "setup: using $$python ($$($$python --version))" && \
@@ -49,6 +49,13 @@ lint: $(VENV)/.installed
 
 test: setup lint
 	$(VENV)/bin/pytest
+
+# The inner loop (well under 90 s): lint, and every test that starts no server of the shop (no
+# runserver, gunicorn or stack; a private redis-server takes milliseconds and stays in).
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -m "not stack and not browser and not server"
 
 # The session lab's experiment matrix: every profile x scenario on real stacks (a few minutes),
 # printed and written to results/ (latest.html is linked from /lab/). LAB_ARGS narrows it, e.g.
