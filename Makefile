@@ -10,7 +10,7 @@ DB       ?= sqlite
 HOSTS    ?=
 REDIS    ?= single
 
-.PHONY: setup system-deps run test lint lab bench clean
+.PHONY: setup system-deps run test check lint lab bench clean
 
 $(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt
 	@python=$$(scripts/find-python) && echo "setup: using $$python ($$($$python --version))" && \
@@ -21,7 +21,21 @@ $(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt
 system-deps:
 	@scripts/system-deps
 
-setup: $(VENV)/.installed system-deps
+setup: $(VENV)/.installed system-deps db.sqlite3.ready
+
+# The database manage.py uses by default (db.sqlite3, whatever DATABASE_URL says): migrated, with
+# the demo catalog and logins, so that `manage.py runserver` serves the shop after `make setup`.
+# Redone only when the stamp is older than a migration or the venv, or the database is gone: the
+# database itself changes on every request, so its own date says nothing.
+MIGRATIONS := $(wildcard shop/*/migrations/0*.py)
+DEV_DB_ENV := env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.db
+db.sqlite3.ready: $(VENV)/.installed $(MIGRATIONS) $(if $(wildcard db.sqlite3),,FORCE)
+	$(DEV_DB_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_DB_ENV) $(PY) manage.py seed_catalog --if-empty
+	$(DEV_DB_ENV) $(PY) manage.py demo_users
+	@touch $@
+
+FORCE:
 
 # runstack migrates the database it runs on (SQLite or its throwaway PostgreSQL), then
 # seeds the catalog when empty and creates the demo logins there.
@@ -35,6 +49,13 @@ lint: $(VENV)/.installed
 
 test: setup lint
 	$(VENV)/bin/pytest
+
+# The inner loop (well under 90 s): lint, and every test that starts no server of the shop (no
+# runserver, gunicorn or stack; a private redis-server takes milliseconds and stays in).
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -m "not stack and not browser and not server"
 
 # The session lab's experiment matrix: every profile x scenario on real stacks (a few minutes),
 # printed and written to results/ (latest.html is linked from /lab/). LAB_ARGS narrows it, e.g.
