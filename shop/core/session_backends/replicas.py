@@ -8,8 +8,26 @@ hold it; fewer in time is a store failure, answered with the 503 page, never a f
 
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 WAIT_MILLISECONDS = 500
+
+
+def wait_for_replicas(client, wanted):
+    """Return once ``wanted`` replicas hold this connection's writes; a store failure otherwise.
+
+    A primary demoted by a failover between the write and the WAIT answers "WAIT cannot be used
+    with replica instances": the store is changing hands, which is a 503 like any outage, never a
+    500 (the write itself may be lost with the old primary, so it is not acknowledged).
+    """
+    try:
+        acknowledged = client.wait(wanted, WAIT_MILLISECONDS)
+    except ResponseError as error:
+        raise RedisConnectionError(f"the session write's primary was demoted: {error}") from error
+    if acknowledged < wanted:
+        raise RedisConnectionError(
+            f"the session write reached {acknowledged} of {wanted} replicas in {WAIT_MILLISECONDS} ms"
+        )
 
 
 class WaitForReplicas:
@@ -21,9 +39,4 @@ class WaitForReplicas:
         if wanted:
             # WAIT counts the writes of its own connection. A sync worker has one thread, and the
             # pool hands out the connection released last: the one the write just used.
-            client = self._cache.client.get_client(write=True)
-            acknowledged = client.wait(wanted, WAIT_MILLISECONDS)
-            if acknowledged < wanted:
-                raise RedisConnectionError(
-                    f"the session write reached {acknowledged} of {wanted} replicas in {WAIT_MILLISECONDS} ms"
-                )
+            wait_for_replicas(self._cache.client.get_client(write=True), wanted)
