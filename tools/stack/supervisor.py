@@ -17,8 +17,9 @@ class Supervision:
     """Mixed into ``Stack``: ``_watch`` runs in the stack-monitor thread from start to stop."""
 
     def _watch(self):
-        """Restart servers that die; stop everything if nginx or a store dies (a member of a Redis
-        group comes back instead); keep servers that cannot reach their stores out of rotation."""
+        """Restart servers and stores that die (stores with their data; the servers answer 503 while
+        one is down); stop everything if nginx dies; keep servers that cannot reach their stores out
+        of rotation."""
         last_readiness = 0
         while not self._stopping:
             time.sleep(0.2)
@@ -50,8 +51,8 @@ class Supervision:
                 self._dead_since.pop(store, None)
                 continue
             if self.redis == "single" or not isinstance(store, RedisServer):
-                return f"{store.name} exited unexpectedly ({store.child.describe_exit()})"
-            if failure := self._revive_group_member(store):
+                self._revive(store)
+            elif failure := self._revive_group_member(store):
                 return failure
         for server in self.servers:
             if server.restarting or server.child.exit_code is None:
@@ -81,12 +82,17 @@ class Supervision:
                 if waited < FAILOVER_TIMEOUT:
                     return None
                 return f"{store.name} died, and in {waited:.0f} s the Sentinels named no other primary"
-        self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again")
         del self._dead_since[store]
+        self._revive(store)
+        return None
+
+    def _revive(self, store):
+        """Start a dead store again on its port, with the data in its folder (Redis's append-only
+        file, PostgreSQL's cluster); the servers answer 503 until it answers."""
+        self.say(f"{store.name} died ({store.child.describe_exit()}); starting it again with its data")
         store.child.stop()
         store.child.start()
         self.write_status()
-        return None
 
     def _check_readiness(self):
         """Servers alive but unable to reach their stores leave nginx's rotation while others can

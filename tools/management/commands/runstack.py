@@ -54,8 +54,9 @@ status: `--status` prints one JSON object about the stack running from --run-dir
 stopping and restarting:
   Ctrl-C, SIGTERM or SIGHUP stop nginx, then the servers, then the stores, and leave no
   process, pid file or port behind. A server that dies is reported and started again on
-  its port while nginx serves from the others; if nginx or a store dies, everything stops
-  and the command exits with status 1.
+  its port while nginx serves from the others. A store that dies (Redis, PostgreSQL, a
+  Sentinel) is started again on its port with its data, and the servers answer 503 with
+  Retry-After until it answers. If nginx dies, everything stops and the command exits 1.
 
 live operations (on the stack running from --run-dir; each waits until done, prints what
   the stack does and exits 0, or 1 with the reason):
