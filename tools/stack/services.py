@@ -107,15 +107,17 @@ class RedisSentinel(RedisServer):
     def start(self):
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "sentinel.conf"
-        if not conf.exists():  # Sentinel rewrites it with what it learns: keep that across restarts
-            address, port = self.primary
-            conf.write_text(
-                f"bind {self.address}\nport {self.port}\ndir {self.folder}\nprotected-mode no\n"
-                f"sentinel monitor {self.SERVICE} {address} {port} 2\n"
-                # A primary silent for a second is down; a failover that stalls is retried after 3 s.
-                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
-                f"sentinel failover-timeout {self.SERVICE} 3000\n"
-            )
+        # Written anew at every start of the stack: what Sentinel wrote into it last time names the
+        # ports and the primary of the last run. (The supervisor restarts a dead Sentinel's process
+        # without this method, so it keeps what it learnt.)
+        address, port = self.primary
+        conf.write_text(
+            f"bind {self.address}\nport {self.port}\ndir {self.folder}\nprotected-mode no\n"
+            f"sentinel monitor {self.SERVICE} {address} {port} 2\n"
+            # A primary silent for a second is down; a failover that stalls is retried after 3 s.
+            f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+            f"sentinel failover-timeout {self.SERVICE} 3000\n"
+        )
         super().start()
 
     @classmethod

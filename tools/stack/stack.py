@@ -216,6 +216,7 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
             server.child.terminate()
         for server in self.servers:
             server.child.stop()
+        self.remember_redis_primary()
         for store in reversed(self.stores):
             store.stop()
         if self.network:

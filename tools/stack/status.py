@@ -63,6 +63,7 @@ class StatusReport:
 
     def write_status(self):
         (self.run_dir / STATUS_FILE).write_text(json.dumps(self.status(), indent=2) + "\n")
+        self.remember_redis_primary()  # also here: a runstack killed with SIGKILL does not stop
 
     def describe(self):
         servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)

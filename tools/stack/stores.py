@@ -5,6 +5,8 @@ from shop.core.profiles import needing_redis
 from .children import wait_until
 from .services import PostgresCluster, RedisSentinel, RedisServer
 
+PRIMARY_FILE = "primary"  # in RUN_DIR/redis: the Redis group member that was the primary last
+
 
 class Stores:
     """Mixed into ``Stack``: start the stores its profiles and ``--db`` need, each on a host of its
@@ -37,11 +39,16 @@ class Stores:
             """A replica (or Sentinel) follows the primary at ``primary_at``: (address, port)."""
             return kind(folder / name, port, self.console, self._host(name), name, primary_at)
 
-        primary = member(RedisServer, "redis1", ports[0])
+        # The primary of the last run (after a failover, not redis1) holds every write the shop
+        # acknowledged: it starts as the primary with its data, and the others sync from it.
+        names = [f"redis{k}" for k in (1, 2, 3)]
+        first = self._last_primary() or names[0]
+        primary = member(RedisServer, first, ports[names.index(first)])
         self._start_store(primary)
         primary_at = (primary.address, primary.port)
-        for k in (2, 3):
-            self._start_store(member(RedisServer, f"redis{k}", ports[k - 1], primary_at))
+        for k, name in enumerate(names):
+            if name != first:
+                self._start_store(member(RedisServer, name, ports[k], primary_at))
         sentinels = [member(RedisSentinel, f"sentinel{k}", ports[2 + k], primary_at) for k in (1, 2, 3)]
         wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
         for sentinel in sentinels:
@@ -52,6 +59,21 @@ class Stores:
             # An acknowledged session write is on a replica too, so a failover cannot lose it.
             "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1"),
         }
+
+    def _last_primary(self):
+        try:
+            return (self.run_dir / "redis" / PRIMARY_FILE).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def remember_redis_primary(self):
+        """Write down which member of the Redis group is the primary now, as its Sentinels say, for
+        the next start from this run folder; a stack with no group has nothing to remember."""
+        sentinels = [s for s in self.stores if isinstance(s, RedisSentinel)]
+        named = next(filter(None, (RedisSentinel.ask_primary(s.address, s.port) for s in sentinels)), None)
+        for store in self.stores:
+            if isinstance(store, RedisServer) and (store.address, store.port) == named:
+                (self.run_dir / "redis" / PRIMARY_FILE).write_text(f"{store.name}\n")
 
     def _start_store(self, store):
         self.stores.append(store)

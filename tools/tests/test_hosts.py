@@ -11,7 +11,8 @@ import pytest
 
 from shop.core.profiles import profile
 from tools.client import Shopper, products_for_sale
-from tools.stack.children import port_is_free, wait_until
+from tools.stack.children import free_ports, port_is_free, wait_until
+from tools.stack.services import RedisSentinel
 
 pytestmark = pytest.mark.stack
 
@@ -62,6 +63,38 @@ def test_a_killed_redis_primary_is_replaced_and_the_shopper_keeps_login_and_cart
     new_roles = {part["name"]: part["role"] for part in stack.status()["parts"]}
     assert new_roles[primary] == "redis-replica" and list(new_roles.values()).count("redis-primary") == 1
     print(f"\nsessions unavailable for {seconds:.1f} s during the failover")
+
+
+def kill_the_redis_primary(stack):
+    """SIGKILL the group's primary; return once the Sentinels name another one."""
+    roles = {part["name"]: part["role"] for part in stack.status()["parts"]}
+    primary = next(store for store in stack.stores if roles[store.name] == "redis-primary")
+    primary.child.signal(signal.SIGKILL)
+    sentinel = next(store for store in stack.stores if roles[store.name] == "sentinel")
+    named = lambda: RedisSentinel.ask_primary(sentinel.address, sentinel.port)  # noqa: E731
+    wait_until(lambda: named() not in (None, (primary.address, primary.port)), 30, "waiting for a failover")
+
+
+@pytest.mark.parametrize("hosts", [False, True], ids=["one-host", "hosts"])
+def test_a_failover_survives_a_full_stop_and_start_and_the_next_failover(start_stack, tmp_path, hosts):
+    """Each start used to make redis1 the primary with its own old data (losing what a failover had
+    moved to redis2), and without --hosts a second start found its Sentinels' old ports."""
+    shape = {"profile": "cache", "redis": "sentinel", "servers": 1, "workers": 1, "hosts": hosts}
+    shape |= {"run_dir": tmp_path, "port": free_ports(1)[0]}  # the shopper's cookies stay valid
+    stack = start_stack(**shape)
+    shopper = Shopper(stack.url, "restart-failover").sign_up()
+    products = products_for_sale(shopper.browser, 3)
+    for lines, product in enumerate(products, start=1):  # before a failover, after it, after both
+        if lines > 1:
+            kill_the_redis_primary(stack)
+            wait_until(lambda: shopper.probe().status == 200, 30, "waiting for the shop after the failover")
+        shopper.add(product, 1)
+        assert (shopper.probe().username, shopper.probe().cart_items) == (shopper.username, lines)
+        if lines == 2:
+            stack.stop()
+            stack = start_stack(**shape)
+            assert shopper.probe().cart_items == lines, "the restart lost what the failover kept"
+    stack.stop()
 
 
 def test_the_failover_scenario_loses_nothing_acknowledged_with_wait(run, start_stack):
