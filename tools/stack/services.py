@@ -53,9 +53,14 @@ class RedisServer(Service):
         self.port = port or free_ports(1)[0]
         if replica_of:
             self.role = "redis-replica"
+        self.child = Child(name, [], console or Console(sys.stderr), host=host)
+        self.follow(replica_of)
+
+    def follow(self, replica_of):
+        """From its next start, replicate the primary at ``replica_of`` (None: be a primary). The
+        status asks the Sentinels who is the primary now, so ``role`` stays what it was at start."""
         redis_server = find_binary("redis-server", needed="for the cache and cached_db profiles")
-        argv = [redis_server, *self.options(replica_of)]
-        self.child = Child(name, argv, console or Console(sys.stderr), host=host)
+        self.child.argv = [redis_server, *self.options(replica_of)]
 
     def options(self, replica_of):
         options = ["--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)]

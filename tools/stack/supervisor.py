@@ -77,11 +77,15 @@ class Supervision:
         if not isinstance(store, RedisSentinel):
             sentinels = [s for s in self.stores if isinstance(s, RedisSentinel)]
             named = {RedisSentinel.ask_primary(s.address, s.port) for s in sentinels} - {None}
-            if not named or (store.address, store.port) in named:
+            if len(named) != 1 or (store.address, store.port) in named:
                 waited = time.monotonic() - died
                 if waited < FAILOVER_TIMEOUT:
                     return None
                 return f"{store.name} died, and in {waited:.0f} s the Sentinels named no other primary"
+            # As a replica of the primary they name, never as a primary of its own old data: a
+            # restarted primary would serve that data (until Sentinel demotes it, seconds later),
+            # and a second failover in that window could promote it, losing every write since.
+            store.follow(named.pop())
         del self._dead_since[store]
         self._revive(store)
         return None
