@@ -46,18 +46,23 @@ class Stores:
         primary = member(RedisServer, first, ports[names.index(first)])
         self._start_store(primary)
         primary_at = (primary.address, primary.port)
-        for k, name in enumerate(names):
-            if name != first:
-                self._start_store(member(RedisServer, name, ports[k], primary_at))
+        replicas = [
+            member(RedisServer, name, ports[k], primary_at) for k, name in enumerate(names) if name != first
+        ]
+        for replica in replicas:
+            self._start_store(replica)
         sentinels = [member(RedisSentinel, f"sentinel{k}", ports[2 + k], primary_at) for k in (1, 2, 3)]
-        wait_until(lambda: primary.replicas_online() == 2, 30, "waiting for the replicas to sync")
+        wait_until(lambda: primary.replicas_online() == len(replicas), 30, "waiting for the replicas to sync")
         for sentinel in sentinels:
             self._start_store(sentinel)
         return {
             "REDIS_URL": f"redis://{RedisSentinel.SERVICE}/0",
             "REDIS_SENTINELS": ",".join(f"{s.address}:{s.port}" for s in sentinels),
-            # An acknowledged session write is on a replica too, so a failover cannot lose it.
-            "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", "1"),
+            # An acknowledged session write is on every replica, so whichever one Sentinel promotes
+            # holds it. With one of two, Sentinel may promote the other (it ranks replicas by the
+            # offsets it last heard, up to a second old), and the write is gone when the one that held
+            # it resyncs from the new primary. The cost: while a replica is down, writes answer 503.
+            "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", str(len(replicas))),
         }
 
     def _last_primary(self):

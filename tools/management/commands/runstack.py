@@ -42,10 +42,12 @@ hosts (--hosts, as root):
 
 redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts of their own
   with --hosts); the servers reach the primary through Sentinel, so a failover needs no
-  restart, and every session write waits until a replica holds it (Redis's WAIT;
-  SESSION_REDIS_REPLICAS_ACK=0 turns that off). A dead member is started again and rejoins
-  as a replica: a replica or a Sentinel at once, the primary as soon as every Sentinel names
-  another primary (after 30 s without one, the stack stops).
+  restart, and every session write waits until both replicas hold it (Redis's WAIT;
+  SESSION_REDIS_REPLICAS_ACK=1 or 0 waits for fewer), so whichever replica Sentinel
+  promotes holds it; while a replica is down, session writes answer 503. A dead member is
+  started again as a replica: a replica or a Sentinel at once, the primary as a replica of
+  the new one as soon as the Sentinels name it (after 30 s without one, the stack stops).
+  The primary at stop (RUN_DIR/redis/primary) is the primary at the next start.
 
 status: `--status` prints one JSON object about the stack running from --run-dir: profile,
   url and its parts (name, role, pid, host, address, port), roles as Sentinel sees them
