@@ -4,10 +4,12 @@ Stack tests start real nginx, gunicorn, Redis and PostgreSQL. On a laptop withou
 programs they skip; with CI=true (CI installs every program, scripts/system-deps) they fail.
 """
 
+import collections
 import itertools
 import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from importlib import import_module
 
@@ -174,15 +176,29 @@ def start_stack(tmp_path_factory, stack_database):
             skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
         stack = Stack(profile=profile, db=db, env=env, out=log, **options)
         started.append((stack, log))
+        began = time.monotonic()
         stack.start()
         if db == "postgres":
             stack.manage("seed_catalog", "--products", str(SEED_PRODUCTS))
+        _STARTS.append((os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0], time.monotonic() - began))
         return stack
 
     yield start
     for stack, log in started:
         stack.stop()
         log.close()
+
+
+# The stack tests: how many stacks they started, where, and how long each start took.
+_STARTS = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _STARTS:
+        seconds = sum(took for _, took in _STARTS)
+        terminalreporter.write_line(f"stacks started: {len(_STARTS)}, in {seconds:.0f} s")
+        for module, count in collections.Counter(module for module, _ in _STARTS).most_common():
+            terminalreporter.write_line(f"  {count:3d}  {module}")
 
 
 @pytest.fixture(scope="module")
