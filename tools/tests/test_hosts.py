@@ -29,13 +29,16 @@ def test_file_sessions_are_lost_across_hosts_and_db_sessions_are_kept(run, stack
         assert kept == total
 
 
-@pytest.mark.parametrize("stack", [{"profile": "db", "hosts": True}], indirect=True)
+# Private, as every test below that cuts a host or a route off or kills a store.
+@pytest.mark.parametrize("stack", [{"profile": "db", "hosts": True, "private": True}], indirect=True)
 def test_a_partitioned_server_host_costs_no_failed_get(run, stack):
     (answered, gets), (kept, probes) = run("host_cut", stack).counts
     assert answered == gets and kept == probes
 
 
-@pytest.mark.parametrize("stack", [{"profile": "cache", "hosts": True, "workers": 1}], indirect=True)
+@pytest.mark.parametrize(
+    "stack", [{"profile": "cache", "hosts": True, "workers": 1, "private": True}], indirect=True
+)
 def test_a_server_cut_off_redis_leaves_the_rotation(run, stack):
     outcome = run("store_cut", stack)
     victim = outcome.details["victim"]
@@ -48,7 +51,9 @@ def test_a_server_cut_off_redis_leaves_the_rotation(run, stack):
 
 
 @pytest.mark.parametrize(
-    "stack", [{"profile": "cache", "hosts": True, "redis": "sentinel", "workers": 1}], indirect=True
+    "stack",
+    [{"profile": "cache", "hosts": True, "redis": "sentinel", "workers": 1, "private": True}],
+    indirect=True,
 )
 def test_a_killed_redis_primary_is_replaced_and_the_shopper_keeps_login_and_cart(stack):
     shopper = Shopper(stack.url, "failover").sign_up()
