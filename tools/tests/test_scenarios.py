@@ -66,7 +66,7 @@ def test_a_killed_server_costs_no_get_and_no_session(run, stack):
     assert outcome.details["rejoined"].servers.get(outcome.details["victim"])
 
 
-@pytest.mark.parametrize("stack", [{"profile": "signed_cookies", "workers": 1}], indirect=True)
+@pytest.mark.parametrize("stack", ["signed_cookies"], indirect=True)
 def test_signed_cookie_sessions_survive_a_restart_of_every_server(run, stack):
     outcome = run("restart", stack)
     assert outcome.counts == [(6, 6)]
@@ -90,7 +90,9 @@ def test_another_secret_key_logs_out_and_fallbacks_make_rotation_safe(run, stack
     assert with_fallbacks[0] == with_fallbacks[1] and without[0] == 0
 
 
-@pytest.mark.parametrize("stack", [{"profile": "locmem", "workers": 1}], indirect=True)
+# The scenario starts a stack of each balancing with the workers of this one (1: one process per
+# server holds a locmem session); this one only names the profile, so the smallest does.
+@pytest.mark.parametrize("stack", [{"profile": "locmem", "servers": 1, "workers": 1}], indirect=True)
 def test_sticky_balancing_keeps_locmem_sessions_until_a_restart(run, stack):
     outcome = run("sticky", stack)
     *variants, (after_restart, _) = outcome.counts
