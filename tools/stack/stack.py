@@ -37,6 +37,16 @@ from .services import PostgresCluster, RedisSentinel, RedisServer
 DATABASES = ("sqlite", "postgres")
 REDIS_MODES = ("single", "sentinel")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
+END_OF_COMMAND = "\x1e"  # ASCII's record separator, after each command's output
+# manage.py's main() for each command in argv[1] (JSON), in one process (run in BASE_DIR).
+MANAGE_ALL = f"""
+import json, sys
+import manage
+for argv in json.loads(sys.argv[1]):
+    sys.argv = ["manage.py", *argv]
+    manage.main()
+    print(end={END_OF_COMMAND!r}, flush=True)
+"""
 
 
 def required_programs(profiles, db="sqlite"):
@@ -175,13 +185,13 @@ class Stack(LiveOperations):
         self.session_fallbacks = self.saved_fallbacks()
         self.env = self._start_stores(self._django_env(), self._store_ports)
         self.env |= self.session_env(self.profile, self.fallback_profiles())
-        self.say(f"collecting static files into {self.env['STATIC_ROOT']}")
-        self.manage("collectstatic", "--noinput")
-        self.say(f"migrating the database ({self.db})")
-        self.manage("migrate", "--noinput")
+        static_root = self.env["STATIC_ROOT"]
+        self.say(f"collecting static files into {static_root}, then migrating the database ({self.db})")
         for command in self.setup_commands:
-            self.say(f"manage.py {shlex.join(command)}")
-            for line in self.manage(*command).splitlines():
+            self.say(f"then manage.py {shlex.join(command)}")
+        setup = [["collectstatic", "--noinput"], ["migrate", "--noinput"], *self.setup_commands]
+        for output in self.manage_all(setup)[2:]:
+            for line in output.splitlines():
                 self.console.line("manage", line)
         self.servers = [
             Server(f"server{k}", port, self.workers, self.env, self.console, host)
@@ -280,16 +290,23 @@ class Stack(LiveOperations):
 
     def manage(self, *args):
         """Run a manage.py command with the servers' settings and database; returns its stdout."""
+        return self.manage_all([args])[0]
+
+    def manage_all(self, commands):
+        """Run manage.py commands (argument lists) one after the other in one Python process, which
+        starts Django once, with the servers' settings and database; returns the stdout of each."""
         result = subprocess.run(
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
+            [sys.executable, "-c", MANAGE_ALL, json.dumps([list(command) for command in commands])],
             env=self.env,
             cwd=settings.BASE_DIR,
             capture_output=True,
             text=True,
         )
-        if result.returncode:
-            raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-        return result.stdout
+        *outputs, rest = result.stdout.split(END_OF_COMMAND)
+        if result.returncode or len(outputs) < len(commands):  # (a command that exited early)
+            failed = " ".join(commands[len(outputs)])
+            raise StackError(f"manage.py {failed} failed:\n{rest}{result.stderr}")
+        return outputs
 
     def python(self, code):
         """Run Python ``code`` with the servers' settings and database; its last line, as JSON."""
