@@ -4,10 +4,13 @@ Stack tests start real nginx, gunicorn, Redis and PostgreSQL. On a laptop withou
 programs they skip; with CI=true (CI installs every program, scripts/system-deps) they fail.
 """
 
+import collections
 import itertools
+import json
 import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from importlib import import_module
 
@@ -16,7 +19,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from shop.catalog.models import Category, Product
-from tools.stack.children import find_binary
+from tools.stack.children import find_binary, wait_until
 from tools.stack.hosts import can_make_hosts
 from tools.stack.services import RedisServer
 from tools.stack.stack import Stack, required_programs
@@ -174,9 +177,11 @@ def start_stack(tmp_path_factory, stack_database):
             skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
         stack = Stack(profile=profile, db=db, env=env, out=log, **options)
         started.append((stack, log))
+        began = time.monotonic()
         stack.start()
         if db == "postgres":
             stack.manage("seed_catalog", "--products", str(SEED_PRODUCTS))
+        _STARTS.append((os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0], time.monotonic() - began))
         return stack
 
     yield start
@@ -185,16 +190,100 @@ def start_stack(tmp_path_factory, stack_database):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def stack(request, start_stack):
-    """One stack per test module (and per parameter, with ``indirect=True``).
+# The stack tests: how many stacks they started, where, and how long each start took.
+_STARTS = []
 
-    The parameter is a profile name or a dict of Stack arguments; without one, the module's
-    ``STACK`` dict (default: profile db, 3 servers x 2 workers).
+
+def pytest_terminal_summary(terminalreporter):
+    if _STARTS:
+        seconds = sum(took for _, took in _STARTS)
+        terminalreporter.write_line(f"stacks started: {len(_STARTS)}, in {seconds:.0f} s")
+        for module, count in collections.Counter(module for module, _ in _STARTS).most_common():
+            terminalreporter.write_line(f"  {count:3d}  {module}")
+
+
+def stack_shape(module, param=None):
+    """The Stack arguments a test asks for with the ``stack`` fixture: profile db, 3 servers x 2
+    workers, changed by its module's ``STACK`` dict, then by its parameter (a profile name or a
+    dict). ``"private": True`` asks for a stack of the module's own (see ``stack``)."""
+    shape = {"profile": "db", "servers": 3, "workers": 2, **getattr(module, "STACK", {})}
+    return shape | ({"profile": param} if isinstance(param, str) else param or {})
+
+
+def shared_shape_key(item):
+    """The key of the shared stack ``item`` uses, or None (no ``stack``, or a private one)."""
+    if "stack" not in item.fixturenames:
+        return None
+    callspec = getattr(item, "callspec", None)
+    shape = stack_shape(item.module, callspec.params.get("stack") if callspec else None)
+    return None if shape.get("private") else json.dumps(shape, sort_keys=True)
+
+
+SHARED_STACK_USES = pytest.StashKey[collections.Counter]()
+
+
+def pytest_collection_finish(session):
+    """Count the tests that will use each shared stack: the last one's module stops it."""
+    uses = collections.Counter(filter(None, map(shared_shape_key, session.items)))
+    session.config.stash[SHARED_STACK_USES] = uses
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Before the fixtures' own teardown, so that ``stack`` knows whether a test still needs it."""
+    if key := shared_shape_key(item):
+        item.config.stash[SHARED_STACK_USES][key] -= 1
+
+
+def in_full_health(stack):
+    """Every server serving and in nginx's rotation, as after its start."""
+    return stack.failure is None and all(
+        server.serving and server.ready and not (server.restarting or server.draining)
+        for server in stack.servers
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_stacks(request, start_stack):
+    """Started stacks by shape, for the tests that only shop on them, whichever module they are in."""
+    stacks = {}
+    uses = request.config.stash.get(SHARED_STACK_USES, collections.Counter())
+
+    def get(shape):
+        key = json.dumps(shape, sort_keys=True)
+        stack = stacks.get(key)
+        if stack is None or stack.stopped.is_set():  # stopped itself after a test broke it, say
+            stack = stacks[key] = start_stack(**shape)
+        # A test before may have killed or restarted a server: the stack starts it again itself.
+        wait_until(lambda: in_full_health(stack), 60, f"waiting for {stack.describe()} to serve in full")
+        return stack
+
+    def release(shape):
+        key = json.dumps(shape, sort_keys=True)
+        if uses[key] <= 0 and key in stacks:
+            stacks.pop(key).stop()
+
+    return get, release
+
+
+@pytest.fixture(scope="module")
+def stack(request, shared_stacks, start_stack):
+    """A started stack for a test module (and for each parameter, with ``indirect=True``); its shape
+    comes from ``stack_shape``.
+
+    Stacks are shared: every test of the session that asks for the same shape gets the same stack,
+    started once and stopped after the last module that uses it. Tests on a shared stack make their
+    own users and products and leave it as they found it (a server they kill or restart, the stack
+    starts again; the next module waits for that). A test whose stack must be fresh, or that
+    changes it (switches its profile, rotates its key, cuts its hosts off, deletes its store's
+    data), asks for ``"private": True``: a stack of its own, stopped at the end of its module.
     """
-    shape = {"profile": "db", "servers": 3, "workers": 2, **getattr(request.module, "STACK", {})}
-    param = getattr(request, "param", {})
-    shape |= {"profile": param} if isinstance(param, str) else param
-    stack = start_stack(**shape)
-    yield stack
-    stack.stop()
+    shape = stack_shape(request.module, getattr(request, "param", None))
+    if shape.pop("private", False):
+        stack = start_stack(**shape)
+        yield stack
+        stack.stop()
+        return
+    get, release = shared_stacks
+    yield get(shape)
+    release(shape)

@@ -129,13 +129,13 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         self.session_fallbacks = self.saved_fallbacks()
         self.env = self._start_stores(self._django_env(), self._store_ports)
         self.env |= self.session_env(self.profile, self.fallback_profiles())
-        self.say(f"collecting static files into {self.env['STATIC_ROOT']}")
-        self.manage("collectstatic", "--noinput")
-        self.say(f"migrating the database ({self.db})")
-        self.manage("migrate", "--noinput")
+        static_root = self.env["STATIC_ROOT"]
+        self.say(f"collecting static files into {static_root}, then migrating the database ({self.db})")
         for command in self.setup_commands:
-            self.say(f"manage.py {shlex.join(command)}")
-            for line in self.manage(*command).splitlines():
+            self.say(f"then manage.py {shlex.join(command)}")
+        setup = [["collectstatic", "--noinput"], ["migrate", "--noinput"], *self.setup_commands]
+        for output in self.manage_all(setup)[2:]:
+            for line in output.splitlines():
                 self.console.line("manage", line)
         self.servers = [
             Server(f"server{k}", port, self.workers, self.env, self.console, host)

@@ -30,13 +30,16 @@ def test_file_sessions_are_lost_across_hosts_and_db_sessions_are_kept(run, stack
         assert kept == total
 
 
-@pytest.mark.parametrize("stack", [{"profile": "db", "hosts": True}], indirect=True)
+# Private, as every test below that cuts a host or a route off or kills a store.
+@pytest.mark.parametrize("stack", [{"profile": "db", "hosts": True, "private": True}], indirect=True)
 def test_a_partitioned_server_host_costs_no_failed_get(run, stack):
     (answered, gets), (kept, probes) = run("host_cut", stack).counts
     assert answered == gets and kept == probes
 
 
-@pytest.mark.parametrize("stack", [{"profile": "cache", "hosts": True, "workers": 1}], indirect=True)
+@pytest.mark.parametrize(
+    "stack", [{"profile": "cache", "hosts": True, "workers": 1, "private": True}], indirect=True
+)
 def test_a_server_cut_off_redis_leaves_the_rotation(run, stack):
     outcome = run("store_cut", stack)
     victim = outcome.details["victim"]
@@ -49,7 +52,9 @@ def test_a_server_cut_off_redis_leaves_the_rotation(run, stack):
 
 
 @pytest.mark.parametrize(
-    "stack", [{"profile": "cache", "hosts": True, "redis": "sentinel", "workers": 1}], indirect=True
+    "stack",
+    [{"profile": "cache", "hosts": True, "redis": "sentinel", "workers": 1, "private": True}],
+    indirect=True,
 )
 def test_a_killed_redis_primary_is_replaced_and_the_shopper_keeps_login_and_cart(stack):
     shopper = Shopper(stack.url, "failover").sign_up()
@@ -100,12 +105,13 @@ def test_a_failover_survives_a_full_stop_and_start_and_the_next_failover(start_s
     stack.stop()
 
 
-def test_the_failover_scenario_loses_nothing_acknowledged_with_wait(run, start_stack):
-    stack = start_stack("cache", servers=2, workers=1)
+# The scenario starts a stack of its own (hosts, Sentinel, the WAIT setting); this one only names
+# the profile.
+@pytest.mark.parametrize("stack", ["cache"], indirect=True)
+def test_the_failover_scenario_loses_nothing_acknowledged_with_wait(run, stack):
     [result] = run("failover", stack).details["runs"]
     assert result["ack"] == 2 and result["new_primary"] != result["killed"]
     assert result["logins_lost"] == result["lines_lost"] == 0 and result["acknowledged"] > 0
-    stack.stop()
 
 
 def network_left(tag):

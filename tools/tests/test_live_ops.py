@@ -10,7 +10,7 @@ from tools.experiments.live_ops import Shopping, every_server
 
 pytestmark = pytest.mark.stack
 
-STACK = {"profile": "db", "servers": 3, "workers": 1}
+STACK = {"profile": "db", "servers": 3, "workers": 1, "private": True}  # switched and rotated
 
 
 @pytest.fixture

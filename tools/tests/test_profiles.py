@@ -16,7 +16,6 @@ pytestmark = pytest.mark.stack
 PASSWORD = "a-long-password-for-tests-7"
 
 
-STACK = {"servers": 2, "workers": 2}
 SHARED = ["db", "cache", "cached_db", "signed_cookies"]
 
 
@@ -56,10 +55,7 @@ def test_a_signed_in_shopper_checks_out_whichever_server_answers(stack):
     shop_across_servers(stack)
 
 
-def test_the_same_visit_on_a_throwaway_postgresql(start_stack):
-    stack = start_stack("db", db="postgres", servers=2, workers=1)
-    try:
-        assert stack.env["DATABASE_URL"].startswith("postgres://shop:")
-        shop_across_servers(stack)
-    finally:
-        stack.stop()
+@pytest.mark.parametrize("stack", [pytest.param({"db": "postgres"}, id="postgres")], indirect=True)
+def test_the_same_visit_on_a_throwaway_postgresql(stack):
+    assert stack.env["DATABASE_URL"].startswith("postgres://shop:")
+    shop_across_servers(stack)

@@ -66,21 +66,23 @@ def test_a_killed_server_costs_no_get_and_no_session(run, stack):
     assert outcome.details["rejoined"].servers.get(outcome.details["victim"])
 
 
-@pytest.mark.parametrize("stack", [{"profile": "signed_cookies", "workers": 1}], indirect=True)
+@pytest.mark.parametrize("stack", ["signed_cookies"], indirect=True)
 def test_signed_cookie_sessions_survive_a_restart_of_every_server(run, stack):
     outcome = run("restart", stack)
     assert outcome.counts == [(6, 6)]
     assert set(outcome.details["old_pids"]) == {"server1", "server2", "server3"}
 
 
-@pytest.mark.parametrize("stack", [{"profile": "cache", "workers": 1}], indirect=True)
+# Private: the scenario deletes Redis's data.
+@pytest.mark.parametrize("stack", [{"profile": "cache", "workers": 1, "private": True}], indirect=True)
 def test_cache_sessions_survive_a_redis_restart_but_not_its_data_loss(run, stack):
     outcome = run("redis", stack)
     assert outcome.counts == [(6, 6), (0, 6)]
     assert 503 in [probe.status for probe in outcome.details["during_outage"]]
 
 
-@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
+# Private: the scenario leaves the servers on another SECRET_KEY.
+@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1, "private": True}], indirect=True)
 def test_another_secret_key_logs_out_and_fallbacks_make_rotation_safe(run, stack):
     outcome = run("secret_key", stack)
     (odd_kept, probes), with_fallbacks, without = outcome.counts
@@ -88,7 +90,9 @@ def test_another_secret_key_logs_out_and_fallbacks_make_rotation_safe(run, stack
     assert with_fallbacks[0] == with_fallbacks[1] and without[0] == 0
 
 
-@pytest.mark.parametrize("stack", [{"profile": "locmem", "workers": 1}], indirect=True)
+# The scenario starts a stack of each balancing with the workers of this one (1: one process per
+# server holds a locmem session); this one only names the profile, so the smallest does.
+@pytest.mark.parametrize("stack", [{"profile": "locmem", "servers": 1, "workers": 1}], indirect=True)
 def test_sticky_balancing_keeps_locmem_sessions_until_a_restart(run, stack):
     outcome = run("sticky", stack)
     *variants, (after_restart, _) = outcome.counts
@@ -101,7 +105,8 @@ def test_sticky_balancing_keeps_locmem_sessions_until_a_restart(run, stack):
 LOST = ("errors", "anonymous", "stale", "logouts", "lines_lost", "lines_back")
 
 
-@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
+# Private (as the two-phase rotation's below): the scenario switches the stack's profile.
+@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1, "private": True}], indirect=True)
 def test_a_live_switch_keeps_every_session_and_a_restart_with_the_new_profile_does_not(run, stack):
     """Quick form: db -> signed_cookies -> db (a server-side key becomes a cookie, and back) while
     three shoppers shop; then the naive switch, every server restarted on signed_cookies."""
@@ -118,7 +123,7 @@ def test_a_live_switch_keeps_every_session_and_a_restart_with_the_new_profile_do
     assert stack.profile == "db" and {p for p, _ in every_server(stack).values()} == {"db"}
 
 
-@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1}], indirect=True)
+@pytest.mark.parametrize("stack", [{"profile": "db", "workers": 1, "private": True}], indirect=True)
 def test_a_two_phase_key_rotation_keeps_every_session_and_a_naive_rolling_one_does_not(run, stack):
     outcome = run("rolling_key", stack)
     print(f"\nrolling key: {outcome.line}")

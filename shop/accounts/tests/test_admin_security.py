@@ -20,9 +20,6 @@ SERVERS = {"server1", "server2", "server3"}
 ATTACKER, ELSEWHERE, ADMIN_DESK = "127.0.0.51", "127.0.0.52", "127.0.0.53"
 
 
-STACK = {"servers": 3, "workers": 1}
-
-
 def test_five_failed_admin_logins_over_three_servers_lock_the_next_on_every_server(stack):
     staff = make_staff(stack)
     try:

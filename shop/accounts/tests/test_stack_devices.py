@@ -14,7 +14,6 @@ from tools.client import Browser
 
 pytestmark = pytest.mark.stack
 
-STACK = {"servers": 3, "workers": 1}  # one stack per profile: the tests choose it with indirect
 PASSWORD = "a-long-password-for-tests-7"
 SESSION_COOKIE = settings.SESSION_COOKIE_NAME
 END_FORM = re.compile(r'action="/accounts/sessions/([^/"]+)/end/"')

@@ -19,8 +19,6 @@ NEW_PASSWORD = "another-long-password-8"
 SESSION_COOKIE = settings.SESSION_COOKIE_NAME
 
 
-STACK = {"servers": 3, "workers": 1}  # one stack per profile: the tests choose it with indirect
-
 # Revoking a copied cookie is the signed_cookies story: the other engines keep sessions on the
 # server, where logging out deletes them (shop/accounts/tests/test_revocation.py covers each).
 signed_cookies = pytest.mark.parametrize("stack", ["signed_cookies"], indirect=True)

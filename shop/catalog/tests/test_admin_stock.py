@@ -17,9 +17,6 @@ pytestmark = pytest.mark.stack
 ADMIN_DESK = "127.0.0.61"
 
 
-STACK = {"servers": 3, "workers": 1}
-
-
 def test_a_change_list_saved_after_a_checkout_keeps_the_stock_it_took(stack):
     tag = secrets.token_hex(4)
     product = new_product(stack, f"admin-stock-{tag}", stock=10)

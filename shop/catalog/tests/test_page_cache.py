@@ -16,7 +16,6 @@ from tools.client import CSRF_FIELD, Browser, products_for_sale
 
 pytestmark = pytest.mark.stack
 
-STACK = {"servers": 2, "workers": 2}
 PASSWORD = "a-long-password-for-tests-7"
 LIFETIME = 5  # seconds: proxy_cache_valid in nginx/catalog_cache.conf.template
 CART_COUNT = re.compile(r'data-testid="cart-count">(\d+)<')

@@ -14,9 +14,6 @@ STYLESHEET = re.compile(r'<link rel="stylesheet" href="(/static/css/shop\.([0-9a
 A_YEAR = "max-age=31536000"
 
 
-STACK = {"servers": 1, "workers": 1}
-
-
 def test_pages_link_hashed_static_files_that_nginx_serves_as_immutable_for_a_year(stack):
     browser = Browser(stack.url)
     link = STYLESHEET.search(browser.get("/").text)

@@ -166,9 +166,6 @@ def send(browser, method, path, fields=None, headers=None):
     return response.status_code, response.headers, response.text
 
 
-STACK = {"servers": 2, "workers": 1}  # one stack per profile: the tests choose it with indirect
-
-
 def counts(stack):
     return {
         "orders": sql(stack, "SELECT COUNT(*) FROM orders_order")[0][0],

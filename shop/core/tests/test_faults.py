@@ -3,6 +3,9 @@
 The load is logged-in shoppers in threads, each loop bounded in count and time: browsers that
 read pages and probes, and shoppers that add to their cart and check out again and again. Every
 request's outcome is recorded and compared with the orders in the database afterwards.
+
+The stacks are the ones other modules share: every fault here is one the stack recovers from by
+itself (a server started again, Redis back with its data), and each test sees it recover.
 """
 
 import dataclasses
@@ -24,9 +27,6 @@ SHARED_PROFILES = [name for name, p in REGISTRY.items() if p.across_hosts]
 LOAD_SECONDS = 60  # upper bound of any load loop; the tests stop it much sooner
 LOAD_ITERATIONS = 400
 CUT = 0  # the status of a response that stopped mid-body
-
-
-STACK = {"servers": 2, "workers": 2}  # one stack per profile: the tests choose it with indirect
 
 
 @dataclasses.dataclass

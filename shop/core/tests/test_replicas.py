@@ -13,9 +13,12 @@ from tools.stack.services import RedisServer
 @pytest.fixture(scope="module")
 def primary_and_replica(tmp_path_factory):
     require_binary("redis-server")
-    with RedisServer(tmp_path_factory.mktemp("primary")) as primary, RedisServer(
-        tmp_path_factory.mktemp("replica"), replica_of=(primary.address, primary.port)
-    ) as replica:
+    with (
+        RedisServer(tmp_path_factory.mktemp("primary")) as primary,
+        RedisServer(
+            tmp_path_factory.mktemp("replica"), replica_of=(primary.address, primary.port)
+        ) as replica,
+    ):
         wait_until(lambda: primary.replicas_online() == 1, 10, "waiting for the replica to sync")
         yield redis.Redis.from_url(primary.url), redis.Redis.from_url(replica.url)
 

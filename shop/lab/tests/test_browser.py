@@ -20,11 +20,16 @@ from shop.core.profiles import PROFILES
 
 from .browser import PHONE
 
-pytestmark = [pytest.mark.stack, pytest.mark.browser]
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.browser,
+    pytest.mark.parametrize("stack", PROFILES, indirect=True),
+]
 
 # The profile whose sessions live in each worker's memory: the lab's stateful failure.
 FORGETFUL = "locmem"
 SERVERS = 3
+STACK = {"servers": SERVERS, "workers": 2}  # every profile's, shared with the other modules
 PASSWORD = "a-long-password-for-browsers-9"
 ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
 BURST = 24
@@ -34,13 +39,11 @@ QUANTITIES = (1, 2, 3)  # of three different products
 LAB_ATTEMPTS = 60
 
 
-@pytest.fixture(scope="module", params=PROFILES)
-def profile_stack(request, chromium, start_stack):
-    """Three servers of two workers, one stack per profile; asks for Chromium first, so that
-    a machine without it skips before starting six stacks for nothing."""
-    stack = start_stack(request.param, servers=SERVERS, workers=2)
-    yield stack
-    stack.stop()
+@pytest.fixture(scope="module")
+def profile_stack(chromium, stack):
+    """The profile's stack; asks for Chromium first, so that a machine without it skips before
+    starting stacks for nothing."""
+    return stack
 
 
 def sign_up(tab, username, next_page=""):
