@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 WAIT_MILLISECONDS = 500
 
 
-def wait_for_replicas(client, wanted):
+def wait_for_replicas(client, wanted, milliseconds=WAIT_MILLISECONDS):
     """Return once ``wanted`` replicas hold this connection's writes; a store failure otherwise.
 
     A primary demoted by a failover between the write and the WAIT answers "WAIT cannot be used
@@ -21,12 +21,12 @@ def wait_for_replicas(client, wanted):
     500 (the write itself may be lost with the old primary, so it is not acknowledged).
     """
     try:
-        acknowledged = client.wait(wanted, WAIT_MILLISECONDS)
+        acknowledged = client.wait(wanted, milliseconds)
     except ResponseError as error:
         raise RedisConnectionError(f"the session write's primary was demoted: {error}") from error
     if acknowledged < wanted:
         raise RedisConnectionError(
-            f"the session write reached {acknowledged} of {wanted} replicas in {WAIT_MILLISECONDS} ms"
+            f"the session write reached {acknowledged} of {wanted} replicas in {milliseconds} ms"
         )
 
 
