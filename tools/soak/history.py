@@ -1,0 +1,134 @@
+"""The soak's history: every request a shopper sent and every fault, as it happened.
+
+One JSON document (``FORMAT``), written to ``results/soak-<time>.json``::
+
+    {"format": "soak-history/1", "command": "...", "seed": 7, "profile": {...}, "setup": {...},
+     "started": "2025-01-01T10:00:00+00:00", "seconds": 47.2,
+     "initial_stock": {"12": 40, ...},            # product id: stock before any shopper came
+     "schedule": [{"kind": "kill_server", "target": "server2", "gap": 6.1, "hold": 0}, ...],
+     "faults": [{"kind": ..., "target": ..., "start": 6.1, "end": 6.1, "healed": 8.0,
+                 "ok": true, "note": "..."}, ...],
+     "ops": [{"id": 1, "shopper": "s1", "browser": "s1", "action": "add", "method": "POST",
+              "path": "/cart/add/12/", "start": 0.52, "end": 0.61, "status": 302,
+              "location": "/cart/", "server": "server2", "retry_after": null, "error": null,
+              "product": 12, "quantity": 2}, ...]}
+
+Times are seconds since the soak began (one monotonic clock). ``status`` null is no answer at all
+(``error`` names why). Besides the fields every op has, an op carries what its action is about
+(``product``, ``quantity``, ``token``, ``target``) and what its answer showed: ``user`` (the
+signed-in username the page showed, null for anonymous; only on answers that show it), ``lines``
+(the cart page's {product id: quantity}), ``orders`` (the order ids of the order list), ``order``
+(the order a checkout answer named) and ``stock`` (a product page's stock).
+
+``outcome`` is the one reading of an answer that the shoppers and the checker share.
+"""
+
+import itertools
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+from tools.client import TRANSPORT_ERRORS, served_by
+
+FORMAT = "soak-history/1"
+
+DONE, REFUSED, UNKNOWN = "done", "refused", "unknown"
+# The Location that says the shop did what a form asked (a 302 there); anything else it answered
+# (a 4xx, a page with the form's errors, a redirect to log in) changed nothing.
+ACKNOWLEDGED_AT = {
+    "add": "/cart/",
+    "set": "/cart/",
+    "remove": "/cart/",
+    "checkout": r"/orders/\d+/",
+    "signup": r"(?!/accounts/login/).*",
+    "login": r"(?!/accounts/login/).*",
+    "logout": ".*",
+    "end_device": "/accounts/sessions/",
+}
+ORDER_LOCATION = re.compile(r"/orders/(\d+)/")
+
+
+def outcome(op):
+    """DONE (a form acknowledged, a page read), REFUSED (an answer that changed nothing) or UNKNOWN
+    (no answer, or a 5xx: the change may or may not have happened)."""
+    status = op["status"]
+    if status is None or status >= 500:
+        return UNKNOWN
+    if op["method"] == "GET":
+        return DONE if status == 200 else REFUSED
+    acknowledged = status == 302 and re.fullmatch(ACKNOWLEDGED_AT[op["action"]], op.get("location") or "")
+    return DONE if acknowledged else REFUSED
+
+
+def unavailable(op):
+    """No answer, or the shop could not serve it (a 5xx)."""
+    return op["status"] is None or op["status"] >= 500
+
+
+class History:
+    """Thread-safe: every shopper thread records into one history."""
+
+    def __init__(self, **meta):
+        self.meta = meta
+        self.ops, self.faults = [], []
+        self._started = time.monotonic()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def now(self):
+        return round(time.monotonic() - self._started, 3)
+
+    def request(self, browser, shopper, name, action, method, path, data=None, **facts):
+        """Send one request with ``browser`` (whose name in the history is ``name``) and record it;
+        returns (op, response), response None when there was no answer."""
+        op = {"id": None, "shopper": shopper, "browser": name, "action": action, "method": method}
+        op |= {"path": path, **facts, "start": self.now()}
+        try:
+            response = browser.request(method, path, data=data)
+        except TRANSPORT_ERRORS as error:
+            response = None
+            op |= {"end": self.now(), "status": None, "error": type(error).__name__}
+        else:
+            op |= {
+                "end": self.now(),
+                "status": response.status_code,
+                "server": served_by(response),
+                "location": response.headers.get("Location"),
+                "retry_after": response.headers.get("Retry-After"),
+            }
+        with self._lock:
+            op["id"] = next(self._ids)
+            self.ops.append(op)
+        return op, response
+
+    def fault(self, kind, target):
+        """A fault's record, started now; the caller sets ``end`` (and ``healed``, ``ok``, ``note``)."""
+        fault = {"kind": kind, "target": target, "start": self.now(), "end": None, "healed": None}
+        fault |= {"ok": True, "note": ""}
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def as_json(self):
+        with self._lock:
+            ops = sorted(self.ops, key=lambda op: op["id"])
+            return {
+                "format": FORMAT,
+                **self.meta,
+                "seconds": self.now(),
+                "faults": list(self.faults),
+                "ops": ops,
+            }
+
+
+def save(history, path):
+    Path(path).write_text(json.dumps(history, indent=1, ensure_ascii=False) + "\n")
+
+
+def load(path):
+    history = json.loads(Path(path).read_text())
+    if history.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a {FORMAT} document")
+    return history
