@@ -22,8 +22,8 @@ def test_every_settings_module_is_a_registered_profile_and_back():
 def test_a_profile_module_sets_what_the_registry_says(name):
     entry, module = REGISTRY[name], import_module(f"config.settings.{name}")
     assert module.__doc__.startswith(f"Profile ``{name}``")
-    assert (module.SHOP_PROFILE, module.SESSION_ENGINE) == (name, entry.engine)
-    assert module.SHOP_SESSION_LOCK_STORE == entry.lock_store
+    assert (name, entry.engine) == (module.SHOP_PROFILE, module.SESSION_ENGINE)
+    assert entry.lock_store == module.SHOP_SESSION_LOCK_STORE
     in_redis = module.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     assert in_redis == entry.needs_redis
     assert hasattr(module, "SESSION_FILE_PATH") == entry.on_host_disk
