@@ -40,6 +40,8 @@ def per_fault(history):
                 "unavailable": down,
                 "share": round(down / len(during), 3) if during else 0.0,
                 "longest_unavailable": longest_unavailable(window),
+                "ok": fault.get("ok", True),
+                "note": fault.get("note", ""),
             }
         )
     return rows

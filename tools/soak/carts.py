@@ -28,6 +28,7 @@ class Session:
         self.signed_in = frozenset({False})
         self.lines = {}  # product id (str) -> frozenset of possible quantities; absent: {0}
         self.last_change = {}  # product id -> the latest acknowledged op that set its line
+        self.unread = {}  # product id -> the acknowledged changes since a read last saw the line
 
     def possible(self, product):
         return self.lines.get(product, ZERO)
@@ -37,6 +38,7 @@ class Session:
         if done:
             self.lines[product] = frozenset(values)
             self.last_change[product] = op
+            self.unread.setdefault(product, []).append(op["id"])
         else:
             self.lines[product] = self.possible(product) | frozenset(values)
 

@@ -95,6 +95,15 @@ def confirmed_checkouts(history):
     ]
 
 
+def checkout_attempts(history):
+    """{checkout form's token: every POST of that form}."""
+    attempts = collections.defaultdict(list)
+    for op in history["ops"]:
+        if op["action"] == "checkout":
+            attempts[token_key(op.get("token"))].append(op)
+    return attempts
+
+
 def missing_orders(history, snapshot):
     by_id = {order["id"]: order for order in snapshot["orders"]}
     users = history.get("users", {})
@@ -129,13 +138,7 @@ def duplicate_orders(history, snapshot):
     for token, orders in named.items():
         if len(orders) > 1:
             evidence.append({"token": token, "orders": sorted(orders), "why": "answers named other orders"})
-    resubmitted = sum(
-        1
-        for count in collections.Counter(
-            token_key(op.get("token")) for op in history["ops"] if op["action"] == "checkout"
-        ).values()
-        if count > 1
-    )
+    resubmitted = sum(len(sent) > 1 for sent in checkout_attempts(history).values())
     line = f"{len(evidence)} checkout forms made more than one order ({resubmitted} forms were sent again)"
     return Verdict(
         "duplicate_orders",
@@ -151,10 +154,7 @@ def unconfirmed_orders(history, snapshot):
     whether the shopper's order list showed them afterwards. Fails for an order no form of the
     history made, and for one a later order list of its shopper did not show."""
     confirmed = {token_key(op.get("token")) for op, _ in confirmed_checkouts(history)}
-    attempts = collections.defaultdict(list)
-    for op in history["ops"]:
-        if op["action"] == "checkout":
-            attempts[token_key(op.get("token"))].append(op)
+    attempts = checkout_attempts(history)
     lists = [op for op in history["ops"] if "orders" in op and outcome(op) == DONE]
     evidence = []
     for order in snapshot["orders"]:
