@@ -136,13 +136,17 @@ class Replay:
                 if change is None:
                     self.unexplained.append(found)
                 else:
+                    # Of several changes since a read last saw the line, which one went is not
+                    # known: the loss is counted as the latest one's, and every one is named.
                     found |= {
                         "change": change["id"],
                         "change_action": change["action"],
                         "change_end": change["end"],
+                        "changes_since_read": session.unread.get(product, []),
                     }
                     self.losses.append(found)
             session.lines[product] = frozenset({seen})
+            session.unread.pop(product, None)
 
     @staticmethod
     def evidence(op, **facts):

@@ -216,35 +216,41 @@ def path_pattern(path):
     return re.sub(r"/\d+/", "/N/", path.split("?")[0])
 
 
+def cut_by_a_kill(op, kills):
+    """A POST in flight on a server that a fault SIGKILLed: nginx answers 502 and must not send it
+    to another server, since the dead one may have done it (DESIGN.md: no double orders)."""
+    return (
+        op["status"] == 502 and op["method"] == "POST" and any(op["start"] <= t <= op["end"] for t in kills)
+    )
+
+
 def server_errors(history):
-    """Answers >= 500 other than a 503 with Retry-After (the shop's "try again"), by path."""
-    errors = [
-        op
-        for op in history["ops"]
-        if op["status"] and op["status"] >= 500 and not (op["status"] == 503 and op.get("retry_after"))
-    ]
+    """Answers >= 500 other than a 503 with Retry-After (the shop's "try again"), by path. A 502 to
+    a POST cut off by a server's SIGKILL is counted apart: no stack could answer it otherwise."""
+    kills = [fault["start"] for fault in history["faults"] if fault["kind"] == "kill_server"]
+    answered = [op for op in history["ops"] if op["status"] and op["status"] >= 500]
+    errors = [op for op in answered if not (op["status"] == 503 and op.get("retry_after"))]
+    cut = [op for op in errors if cut_by_a_kill(op, kills)]
+    errors = [op for op in errors if op not in cut]
     by_path = collections.Counter(
         f"{op['method']} {path_pattern(op['path'])} {op['status']}" for op in errors
     )
     line = ", ".join(f"{key}: {count}" for key, count in sorted(by_path.items())) or "none"
+    if cut:
+        line += f" (and {len(cut)} POSTs in flight on a server that was SIGKILLed: 502, not sent elsewhere)"
     evidence = [
         {
             "op": op["id"],
             "at": op["start"],
             "status": op["status"],
-            "path": op["path"],
             "method": op["method"],
+            "path": op["path"],
         }
-        for op in errors
+        | ({"cut_by_a_kill": True} if op in cut else {})
+        for op in errors + cut
     ]
-    return Verdict(
-        "server_errors",
-        "answers >= 500 but 503 with Retry-After",
-        not errors,
-        line,
-        data=False,
-        evidence=evidence,
-    )
+    title = "answers >= 500 but 503 with Retry-After"
+    return Verdict("server_errors", title, not errors, line, data=False, evidence=evidence)
 
 
 def availability(history):

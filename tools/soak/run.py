@@ -222,9 +222,10 @@ class Soak:
             shopper.last_look()
 
     def run_faults(self, history, planned):
-        """Each planned fault at its time, or when the one before it is done if that is later."""
+        """Each planned fault, its gap after the one before it ended; then shopping until the
+        duration is over, if it is not yet."""
         for fault in planned:
-            self.wait(history, fault.at)
+            self.wait(history, history.now() + fault.gap)
             record = history.fault(fault.kind, fault.target)
             try:
                 record["note"] = KINDS[fault.kind].inject(self, fault.target, fault.hold) or ""

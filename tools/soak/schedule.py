@@ -1,11 +1,11 @@
 """The seeded plan of faults: the same seed (and the same kinds and shape) gives the same plan.
 
 Every kind comes once, in a shuffled order, before any comes again, and every kind asked for
-comes at least once, however short the duration; after that, faults come while their planned time
-is within the duration. Each is planned ``every`` (MIN, MAX) seconds after the one before, and a
-held fault lasts ``HOLD`` seconds. A fault whose time comes while the one before it is still running
-(a rolling restart takes a while) starts when that one ends: the plan says what comes in which
-order, the history says when it came.
+comes at least once, however short the duration; after that, faults come while the gaps so far
+add up to less than the duration. Each fault starts a gap of ``every`` (MIN, MAX) seconds after the
+one before it ended (a rolling restart takes a while; a kill is over at once, and the stack may
+not have healed by the next), and a held fault lasts ``HOLD`` seconds. The plan says what comes,
+in which order and after which gap; the history says when it came and how long it took.
 """
 
 import random
@@ -16,7 +16,7 @@ HOLD = (2.0, 4.0)  # seconds a held fault lasts (a pause, a partition, an outage
 
 @dataclass(frozen=True)
 class Planned:
-    at: float  # seconds after the shoppers started
+    gap: float  # seconds after the fault before it ended (or after the shoppers started)
     kind: str
     target: str | None
     hold: float
@@ -35,16 +35,18 @@ def parse_every(text):
 
 
 def plan(seed, kinds, targets, duration, every):
-    """Every kind once, then more within ``duration`` seconds; ``targets``: {kind: its targets}."""
+    """Every kind once, then more while the gaps fit in ``duration`` seconds; ``targets``: {kind:
+    its possible targets}."""
     rng = random.Random(seed)
-    planned, order, at = [], [], 0.0
+    planned, order, gaps = [], [], 0.0
     while kinds:
-        at += rng.uniform(*every)
-        if at >= duration and len(planned) >= len(kinds):
+        gap = rng.uniform(*every)
+        gaps += gap
+        if gaps >= duration and len(planned) >= len(kinds):
             return planned
         if not order:
             order = rng.sample(kinds, len(kinds))
         kind = order.pop(0)
         target = rng.choice(targets[kind])
-        planned.append(Planned(round(at, 2), kind, target, round(rng.uniform(*HOLD), 2)))
+        planned.append(Planned(round(gap, 2), kind, target, round(rng.uniform(*HOLD), 2)))
     return planned

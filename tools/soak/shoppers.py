@@ -61,6 +61,7 @@ class SoakShopper:
         self.registered = False
         self.signed_in = False
         self.lines = {}  # the cart page's lines when it was last read: {product id: quantity}
+        self.phones = 0  # phones signed in so far: each is a new browser, a session of its own
         self.incidents = []  # exceptions of this code (not of the shop): each a finding to fix here
 
     # Requests --------------------------------------------------------------------------
@@ -209,7 +210,9 @@ class SoakShopper:
 
     def end_other_device(self):
         """Sign in on a phone, then end the phone's session from this browser's device list."""
-        name, agent = f"{self.name}-phone", f"soak-phone-{self.username}"
+        self.phones += 1
+        name = f"{self.name}-phone{self.phones}"
+        agent = f"soak-{name}-{self.username}"
         with Browser(self.url) as phone:
             phone.headers["User-Agent"] = agent
             if not self.sign_in(phone, name):

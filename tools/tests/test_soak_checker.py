@@ -258,6 +258,26 @@ def test_server_errors_are_every_5xx_but_a_503_that_says_when_to_retry(script):
     assert not errors.passed and errors.line == "GET /cart/ 503: 1, POST /cart/add/N/ 502: 1"
 
 
+def test_a_post_cut_off_by_a_servers_sigkill_is_a_502_counted_apart(script):
+    cut = script.op("add", "POST", "/cart/add/7/", 502, product=7)
+    kill = {
+        "kind": "kill_server",
+        "target": "server2",
+        "start": cut["start"] + 0.05,
+        "end": cut["start"] + 0.05,
+    }
+    errors = verdicts(script.history(faults=[kill | {"healed": None, "ok": True, "note": ""}]))[
+        "server_errors"
+    ]
+    assert errors.passed and errors.line.startswith(
+        "none (and 1 POSTs in flight on a server that was SIGKILLed"
+    )
+    kill["start"] = cut["end"] + 1  # the kill came later: nothing explains the 502
+    assert not verdicts(script.history(faults=[kill | {"healed": None, "ok": True, "note": ""}]))[
+        "server_errors"
+    ].passed
+
+
 def test_only_verdicts_about_data_decide_the_exit_status(script):
     script.op("add", "POST", "/cart/add/7/", 502, product=7)
     assert failed(check(script.history(), {"orders": [], "stock": {}})) == []
