@@ -1,24 +1,31 @@
 """The soak's history: every request a shopper sent and every fault, as it happened.
 
-One JSON document (``FORMAT``), written to ``results/soak-<time>.json``::
+One JSON document (``FORMAT``), the first part of ``results/soak-<time>.json``::
 
-    {"format": "soak-history/1", "command": "...", "seed": 7, "profile": {...}, "setup": {...},
-     "started": "2025-01-01T10:00:00+00:00", "seconds": 47.2,
+    {"format": "soak-history/1", "command": "python manage.py soak ...", "seed": 7,
+     "started": "2025-01-01T10:00:00+00:00", "seconds": 71.2,   # how long the shoppers shopped
+     "profile": {"name": "db", "shared": true},   # shared: every server reads every session
+     "setup": {"servers": 3, "workers": 2, "hosts": false, ...}, "stacks": ["http://...", ...],
+     "users": {"s1": "s1-3fa9c2", ...},            # each shopper's username
      "initial_stock": {"12": 40, ...},            # product id: stock before any shopper came
-     "schedule": [{"kind": "kill_server", "target": "server2", "gap": 6.1, "hold": 0}, ...],
-     "faults": [{"kind": ..., "target": ..., "start": 6.1, "end": 6.1, "healed": 8.0,
-                 "ok": true, "note": "..."}, ...],
+     "schedule": [{"gap": 6.1, "kind": "kill_server", "target": "server2", "hold": 2.5}, ...],
+     "left_out": {"kill_postgres": "why this stack cannot take it", ...},
+     "faults": [{"kind": "kill_server", "target": "server2", "start": 6.1, "end": 6.1,
+                 "healed": 8.0, "ok": true, "note": "SIGKILL to server2 (pid 4242); ..."}, ...],
      "ops": [{"id": 1, "shopper": "s1", "browser": "s1", "action": "add", "method": "POST",
               "path": "/cart/add/12/", "start": 0.52, "end": 0.61, "status": 302,
-              "location": "/cart/", "server": "server2", "retry_after": null, "error": null,
-              "product": 12, "quantity": 2}, ...]}
+              "location": "/cart/", "server": "server2", "retry_after": null,
+              "product": 12, "quantity": 2}, ...],
+     "incidents": [], "aborted": "why the soak stopped early (only then)"}
 
-Times are seconds since the soak began (one monotonic clock). ``status`` null is no answer at all
-(``error`` names why). Besides the fields every op has, an op carries what its action is about
-(``product``, ``quantity``, ``token``, ``target``) and what its answer showed: ``user`` (the
-signed-in username the page showed, null for anonymous; only on answers that show it), ``lines``
-(the cart page's {product id: quantity}), ``orders`` (the order ids of the order list), ``order``
-(the order a checkout answer named) and ``stock`` (a product page's stock).
+Times are seconds since the shoppers started (one monotonic clock); a fault is ``healed`` when
+the stack was whole again (every server answers, every store runs). ``status`` null is no answer
+at all (``error`` names the exception). Besides the fields every op has, an op carries what its
+action is about (``product``, ``quantity``, ``token`` of a checkout form, ``target`` browser of
+an ``end_device``) and what its answer showed: ``user`` (the signed-in username the page showed,
+null for anonymous; only on answers that show it), ``lines`` (the cart page's {product id:
+quantity}), ``orders`` (the order ids of the order list) and ``stock`` (a product page's stock).
+A phone is a browser of its own (``s1-phone2``): a new one, without cookies, each time.
 
 ``outcome`` is the one reading of an answer that the shoppers and the checker share.
 """
@@ -123,12 +130,9 @@ class History:
             }
 
 
-def save(history, path):
-    Path(path).write_text(json.dumps(history, indent=1, ensure_ascii=False) + "\n")
-
-
 def load(path):
-    history = json.loads(Path(path).read_text())
-    if history.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a {FORMAT} document")
-    return history
+    """A soak's JSON as ``report.write`` wrote it: the history, with its database snapshot."""
+    document = json.loads(Path(path).read_text())
+    if document.get("format") != FORMAT or "database" not in document:
+        raise ValueError(f"{path} is not a soak's JSON ({FORMAT} with its database snapshot)")
+    return document

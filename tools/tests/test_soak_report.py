@@ -1,10 +1,15 @@
 """The soak's report on a hand-made history: the timeline draws every request, fault and loss, the
 page has no script, and the files land where /lab/soak/ reads them."""
 
+import io
 import json
 import re
 
+import pytest
+from django.core.management import CommandError, call_command
+
 from tools.soak.checker import check
+from tools.soak.history import FORMAT
 from tools.soak.report import LATEST_HTML, render_html, summary, write
 from tools.tests.test_soak_checker import ALICE, Script, order
 
@@ -21,6 +26,7 @@ def history_with_a_loss():
     fault = {"kind": "kill_server", "target": "server2", "start": 0.15, "end": 0.15, "healed": 0.35}
     history = script.history(initial_stock={"8": 5}, faults=[fault | {"ok": True, "note": "SIGKILL"}])
     history |= {
+        "format": FORMAT,
         "started": "2025-01-01T10:00:00+00:00",
         "seed": 3,
         "command": "python manage.py soak --seed 3",
@@ -60,3 +66,16 @@ def test_the_files_are_the_json_the_html_and_the_latest_copies(tmp_path):
     assert [v["key"] for v in document["verdicts"]] == [v.key for v in verdicts]
     assert (tmp_path / LATEST_HTML).read_text() == paths["html"].read_text()
     assert (tmp_path / "soak-latest.json").read_text() == paths["json"].read_text()
+
+
+def test_the_checker_runs_again_over_a_soaks_json(tmp_path):
+    history, database, verdicts = history_with_a_loss()
+    paths = write(history, database, verdicts, tmp_path)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="acknowledged cart changes lost: 1 of 1") as failed:
+        call_command("soak", "--check", paths["json"], stdout=out)
+    assert failed.value.returncode == 1
+    assert out.getvalue().startswith("python manage.py soak --seed 3\nFAIL  acknowledged cart changes lost")
+    (tmp_path / "other.json").write_text('{"format": "sessionlab"}')
+    with pytest.raises(CommandError, match="is not a soak's JSON"):
+        call_command("soak", "--check", tmp_path / "other.json")

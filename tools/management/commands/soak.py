@@ -4,7 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from shop.core.profiles import DEFAULT, PROFILES
+from tools.soak.checker import check
 from tools.soak.faults import KINDS
+from tools.soak.history import load
 from tools.soak.report import summary, write
 from tools.soak.run import DEFAULT_SOAK_DIR, RESULTS_DIR, Options, Soak
 from tools.soak.schedule import parse_every
@@ -120,8 +122,17 @@ class Command(BaseCommand):
             default=RESULTS_DIR,
             help=f"folder for the reports (default: {RESULTS_DIR})",
         )
+        parser.add_argument(
+            "--check",
+            type=Path,
+            metavar="JSON",
+            help="do not soak: run the checker again over a soak's JSON (its history and database "
+            "snapshot), print the verdicts, exit as the soak would",
+        )
 
     def handle(self, *args, **options):
+        if options["check"]:
+            return self.check_again(options["check"])
         if options["servers"] < 1 or options["workers"] < 1 or options["shoppers"] < 1:
             raise CommandError("--servers, --workers and --shoppers must be at least 1")
         if options["duration"] <= 0:
@@ -146,10 +157,26 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             raise CommandError("interrupted: every process of the stack is stopped", returncode=130) from None
         paths = write(history, database, verdicts, soak_options.output)
-        text, lost = summary(history, database, verdicts)
-        self.stdout.write(
-            f"{text}\n\nHistory: {paths['json']}\nReport:  {paths['html']} (served at /lab/soak/)"
-        )
+        self.verdicts(history, database, verdicts)
+        self.stdout.write(f"\nHistory: {paths['json']}\nReport:  {paths['html']} (served at /lab/soak/)")
+        self.exit_status(history, database, verdicts)
+
+    def check_again(self, path):
+        try:
+            document = load(path)
+        except (OSError, ValueError) as error:
+            raise CommandError(error) from None
+        verdicts = check(document, document["database"])
+        self.stdout.write(document["command"])
+        self.verdicts(document, document["database"], verdicts)
+        self.exit_status(document, document["database"], verdicts)
+
+    def verdicts(self, history, database, verdicts):
+        self.stdout.write(summary(history, database, verdicts)[0])
+
+    @staticmethod
+    def exit_status(history, database, verdicts):
+        lost = summary(history, database, verdicts)[1]
         if lost:
             raise CommandError(f"the checker found {lost}", returncode=1)
 
