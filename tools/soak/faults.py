@@ -1,11 +1,12 @@
 """The fault kinds a soak injects, each through the stack's own operations, and which stacks can
 take which.
 
-A kind's ``inject(soak, target, hold)`` breaks something and returns a note; a kind that is
-``held`` puts it right itself after ``hold`` seconds (SIGCONT, heal, Redis started again), the
-others leave the healing to the stack (its monitor starts a killed server again, Sentinel fails
-over). ``unsupported(shape)`` says why a stack of that shape cannot take the kind, or None;
-``shape`` is the soak's options (profile, hosts, redis, db).
+A kind's ``inject(soak, target, hold)`` breaks something and returns a note. A pause, a partition,
+a Redis outage and a full stop last ``hold`` seconds and are put right by the kind itself (SIGCONT,
+heal, start); a kill is left for the stack to heal (its monitor starts a killed server or Redis
+member again, Sentinel fails over), and a live operation is over when it returns.
+``unsupported(shape)`` says why a stack of that shape cannot take the kind, or None; ``shape`` is
+the soak's options (profile, servers, hosts, redis, db, unsafe).
 """
 
 import contextlib
@@ -27,7 +28,6 @@ class Kind:
     inject: Callable | None  # (soak, target, hold) -> a note
     unsupported: Callable = lambda shape: None
     targets: Callable = lambda shape: [None]
-    held: bool = False
 
 
 def quiet(line):
@@ -224,7 +224,6 @@ KINDS = {
             "SIGSTOP a server for a few seconds, then SIGCONT",
             pause_server,
             targets=servers,
-            held=True,
         ),
         Kind(
             "partition_server",
@@ -232,7 +231,6 @@ KINDS = {
             partition,
             needs_hosts,
             servers,
-            held=True,
         ),
         Kind(
             "partition_store",
@@ -240,7 +238,6 @@ KINDS = {
             partition,
             no_store_host,
             store_hosts,
-            held=True,
         ),
         Kind("kill_redis_primary", "SIGKILL the Redis primary", kill_redis("primary"), needs_sentinel),
         Kind("kill_redis_replica", "SIGKILL a Redis replica", kill_redis("replica"), needs_sentinel),
@@ -249,7 +246,6 @@ KINDS = {
             "stop every Redis server for a few seconds, then start them again",
             restart_redis,
             needs_redis,
-            held=True,
         ),
         Kind("kill_postgres", "SIGKILL PostgreSQL", None, cannot_kill_postgres),  # no stack can, yet
         Kind("reload_nginx", "reload nginx (SIGHUP)", reload_nginx),
@@ -266,7 +262,6 @@ KINDS = {
             "stop the whole stack, and start it again in the same run folder a few seconds later",
             stop_start,
             cannot_stop_start,
-            held=True,
         ),
     )
 }

@@ -4,8 +4,9 @@ Every kind comes once, in a shuffled order, before any comes again, and every ki
 comes at least once, however short the duration; after that, faults come while the gaps so far
 add up to less than the duration. Each fault starts a gap of ``every`` (MIN, MAX) seconds after the
 one before it ended (a rolling restart takes a while; a kill is over at once, and the stack may
-not have healed by the next), and a held fault lasts ``HOLD`` seconds. The plan says what comes,
-in which order and after which gap; the history says when it came and how long it took.
+not have healed by the next), and a pause, partition, outage or stop lasts ``HOLD`` seconds. The
+plan says what comes, in which order and after which gap; the history says when it came and how
+long it took.
 """
 
 import random
