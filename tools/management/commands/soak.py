@@ -85,7 +85,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--shoppers", type=int, default=6, help="concurrent shoppers (default: 6)")
         parser.add_argument(
-            "--duration", type=float, default=60, help="seconds of shopping and faults (default: 60)"
+            "--duration",
+            type=float,
+            default=60,
+            help="seconds the shoppers shop at least; faults come while their gaps add up to less, and "
+            "every kind at least once, so slow faults (restarts) make a soak longer (default: 60)",
         )
         parser.add_argument(
             "--seed",
@@ -103,7 +107,8 @@ class Command(BaseCommand):
             type=every,
             default=(5.0, 9.0),
             metavar="MIN-MAX",
-            help="seconds between the starts of two faults, drawn from MIN to MAX (default: 5-9)",
+            help="seconds from the end of one fault to the start of the next, drawn from MIN to MAX "
+            "(default: 5-9)",
         )
         parser.add_argument(
             "--unsafe",
