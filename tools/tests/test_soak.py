@@ -120,16 +120,15 @@ def test_without_the_lock_and_with_a_naive_switch_the_checker_finds_losses(tmp_p
     ops = {op["id"]: op for op in report["ops"]}
 
     def raced(loss):
-        """The lost add overlapped another add of the same browser: two tabs at once."""
-        lost = ops[loss["change"]]
+        """A change since the line was last read overlapped another add of the same browser."""
         return any(
             other["action"] == "add"
-            and other["browser"] == lost["browser"]
-            and other["id"] != lost["id"]
-            and other["start"] < lost["end"]
-            and lost["start"] < other["end"]
+            and other["browser"] == change["browser"]
+            and other["id"] != change["id"]
+            and other["start"] < change["end"]
+            and change["start"] < other["end"]
+            for change in (ops[i] for i in loss["changes_since_read"])
             for other in report["ops"]
-            if other["id"] in loss["changes_since_read"] or abs(other["start"] - lost["start"]) < 1
         )
 
     assert any(raced(loss) for loss in found["lost_changes"]["evidence"] if "change" in loss)
