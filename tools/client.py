@@ -20,6 +20,8 @@ CART_LINE = re.compile(
     r'action="/cart/add/(\d+)/" method="post" class="qty-form">.*?name="quantity" value="(\d+)"', re.S
 )
 IN_STOCK = re.compile(r"(\d+) in stock")
+SIGNED_IN_AS = re.compile(r'<span class="who">([^<]+)</span>')  # the page header's username
+ORDER_LINK = re.compile(r'href="/orders/(\d+)/"')
 ADDRESS = {"full_name": "Ada Shopper", "address": "1 Loop Road", "city": "Localhost", "postal_code": "12345"}
 # A request that got no HTTP answer at all (connection refused or reset, timeout).
 TRANSPORT_ERRORS = (httpx.TransportError,)

@@ -7,4 +7,5 @@ urlpatterns = [
     path("lab/", views.lab, name="lab"),
     path("lab/probe", views.probe, name="probe"),
     path("lab/report/", views.report, name="report"),
+    path("lab/soak/", views.soak_report, name="soak_report"),
 ]

@@ -14,8 +14,8 @@ from shop.cart.cart import Cart
 
 from .session_info import session_cookie_report
 
-# The sessionlab report is one self-contained file that also opens from disk, so its styles
-# are inline; it has no script, and this policy allows none.
+# The sessionlab and soak reports are self-contained files that also open from disk, so their
+# styles (and the soak's SVG) are inline; they have no script, and this policy allows none.
 REPORT_CSP = {
     "default-src": [CSP.NONE],
     "style-src": [CSP.UNSAFE_INLINE],
@@ -71,11 +71,24 @@ def lab(request):
 @staff_only_when_hardened
 def report(request):
     """The latest ``manage.py sessionlab`` report, or a page that says how to make one."""
-    latest = settings.SHOP_LAB_RESULTS_DIR / "latest.html"
+    return _latest_report(request, "latest.html", "lab/no_report.html")
+
+
+@never_cache
+@require_safe
+@staff_only_when_hardened
+def soak_report(request):
+    """The latest ``manage.py soak`` report, or a page that says how to make one."""
+    return _latest_report(request, "soak-latest.html", "lab/no_soak_report.html")
+
+
+def _latest_report(request, name, missing):
+    """A report the tools wrote into SHOP_LAB_RESULTS_DIR (the shop imports nothing of them)."""
+    latest = settings.SHOP_LAB_RESULTS_DIR / name
     try:
         content = latest.read_text()
     except FileNotFoundError:
-        return render(request, "lab/no_report.html", {"path": latest}, status=404)
+        return render(request, missing, {"path": latest}, status=404)
     return _report_file(request, content)
 
 

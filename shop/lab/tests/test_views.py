@@ -80,7 +80,7 @@ def test_lab_page_survives_a_forged_signed_cookie(client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/lab/", "/lab/report/"])
+@pytest.mark.parametrize("url", ["/lab/", "/lab/report/", "/lab/soak/"])
 def test_hardened_mode_keeps_the_lab_pages_for_staff(settings, client, user, url):
     """The probe stays open (it describes the caller's own session); the pages describe servers."""
     settings.SHOP_SECURE = True
@@ -116,3 +116,26 @@ def test_the_report_page_serves_the_latest_report_without_script(client, tmp_pat
 def test_the_lab_page_links_the_report(client):
     page = client.get("/lab/").content.decode()
     assert re.search(r'<a href="/lab/report/"[^>]*>the latest experiment report</a>', page)
+
+
+def test_the_soak_page_says_how_to_run_a_soak_when_there_is_none(client, tmp_path, settings):
+    settings.SHOP_LAB_RESULTS_DIR = tmp_path
+    response = client.get("/lab/soak/")
+    assert response.status_code == 404
+    assert "python manage.py soak --profile db" in response.content.decode()
+
+
+def test_the_soak_page_serves_the_latest_soak_report_without_script(client, tmp_path, settings):
+    settings.SHOP_LAB_RESULTS_DIR = tmp_path
+    (tmp_path / "latest.html").write_text("<title>matrix</title>")
+    (tmp_path / "soak-latest.html").write_text("<!doctype html><title>soak</title><svg></svg>")
+    response = client.get("/lab/soak/")
+    assert response.content.decode().endswith("<svg></svg>")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+
+
+@pytest.mark.django_db
+def test_the_lab_page_links_the_latest_soak(client):
+    page = client.get("/lab/").content.decode()
+    assert re.search(r'<a href="/lab/soak/"[^>]*>the\s+latest soak report</a>', page)
