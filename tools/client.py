@@ -1,6 +1,7 @@
 """The one HTTP client for everything that talks to a stack: tests, ``sessionlab`` and ``bench``."""
 
 import collections
+import functools
 import html
 import re
 import secrets
@@ -41,6 +42,14 @@ def served_by(response):
     return value.split(":")[0] if value else None
 
 
+@functools.cache
+def default_trust():
+    """httpx's default SSL context (certifi's certificates), made once for every Browser: making one
+    costs about 50 ms of CPU, and the tests make thousands of browsers (of plain-HTTP stacks, which
+    never use it). A context is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
+
+
 class Browser(httpx.Client):
     """An httpx client with a browser's cookies that never follows redirects, so callers see every
     302 (a login redirect is the lab's evidence of a lost session). Thread-safe: threads may share
@@ -49,7 +58,7 @@ class Browser(httpx.Client):
     def __init__(self, base_url, certificate=None, source_address=None, timeout=15):
         """``certificate``: the stack's own (``runstack --tls``) to trust; ``source_address``: a
         loopback address to connect from, so nginx sees another client (127.0.0.0/8 is local)."""
-        verify = ssl.create_default_context(cafile=str(certificate)) if certificate else True
+        verify = ssl.create_default_context(cafile=str(certificate)) if certificate else default_trust()
         # A connection per request. nginx closes its idle keep-alive connections when it reloads
         # (each restart() drains a server that way); a request sent on one at that moment is reset.
         # A real browser resends it on a new connection; httpx would report an error that says
