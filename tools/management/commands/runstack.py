@@ -1,4 +1,3 @@
-import argparse
 import functools
 import inspect
 import json
@@ -6,11 +5,12 @@ import os
 import signal
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.core.management.base import CommandError
 
-from shop.core.profiles import DEFAULT, PROFILES, profile
+from shop.core.profiles import PROFILES, profile
 from tools.stack import control
 from tools.stack.children import StackError
+from tools.stack.command_line import StackCommand, add_shape_arguments
 from tools.stack.hosts import NETWORK, can_make_hosts
 from tools.stack.live import NOT_MIGRATABLE_REFUSED, SESSION_FALLBACKS_FILE
 from tools.stack.nginx import BALANCES
@@ -98,11 +98,8 @@ run folder (default {DEFAULT_RUN_DIR}):
 """
 
 
-class Formatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Django's option order, with the description's paragraphs kept as written."""
-
-
-class Command(BaseCommand):
+class Command(StackCommand):
+    epilog = EPILOG
     help = """\
 Run the shop the way it is deployed, on this machine: collect static files and migrate,
 start N gunicorn servers (SHOP_SERVER_NAME=server1..N, W sync workers each, on free
@@ -113,16 +110,8 @@ servers run config.settings.migrating, which also reads the earlier profile's st
 until /healthz answers through nginx, prints the URL, and streams every child's output
 prefixed with its name ([server1], [nginx], [redis])."""
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        kwargs.update(formatter_class=Formatter, epilog=EPILOG)
-        return super().create_parser(prog_name, subcommand, **kwargs)
-
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--profile", choices=PROFILES, default=DEFAULT, help=f"session profile (default: {DEFAULT})"
-        )
-        parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
-        parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
+        add_shape_arguments(parser)
         parser.add_argument(
             "--port",
             type=int,

@@ -1,9 +1,8 @@
 import argparse
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
+from django.core.management.base import CommandError
 
-from shop.core.profiles import DEFAULT, PROFILES
 from tools.soak.checker import check
 from tools.soak.faults import KINDS
 from tools.soak.history import load
@@ -11,6 +10,7 @@ from tools.soak.report import summary, write
 from tools.soak.run import DEFAULT_SOAK_DIR, RESULTS_DIR, Options, Soak
 from tools.soak.schedule import parse_every
 from tools.stack.children import StackError, find_binary
+from tools.stack.command_line import StackCommand, add_shape_arguments
 from tools.stack.hosts import can_make_hosts
 from tools.stack.stack import DATABASES, REDIS_MODES, required_programs
 
@@ -41,10 +41,6 @@ output: OUTPUT/soak-<time>.json (the history, the database snapshot and the verd
 """
 
 
-class Formatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Django's option order, with the epilog's paragraphs kept as written."""
-
-
 def every(text):
     try:
         return parse_every(text)
@@ -52,23 +48,16 @@ def every(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-class Command(BaseCommand):
+class Command(StackCommand):
+    epilog = EPILOG
     help = (
         "Soak the shop: start a stack as runstack does (in its own run folder, on a fresh database), "
         "let --shoppers shoppers shop for --duration seconds while a seeded schedule of faults hits "
         "it, stop everything, and check what the shop acknowledged against what it kept."
     )
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        kwargs.update(formatter_class=Formatter, epilog=EPILOG)
-        return super().create_parser(prog_name, subcommand, **kwargs)
-
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--profile", choices=PROFILES, default=DEFAULT, help=f"session profile (default: {DEFAULT})"
-        )
-        parser.add_argument("--servers", type=int, default=3, help="gunicorn servers (default: 3)")
-        parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
+        add_shape_arguments(parser)
         parser.add_argument(
             "--hosts",
             action="store_true",
