@@ -96,8 +96,6 @@ def test_a_failover_survives_a_full_stop_and_start_and_the_next_failover(start_s
     def keeps_every_acknowledged_line():
         signed_in = shopper.probe().username == shopper.username
         return signed_in and set(shopper.lines) <= set(shopper.cart_lines())
-            shopper.cart_lines()
-        )
 
     for lines, product in enumerate(products, start=1):  # before a failover, after it, after both
         if lines > 1:
