@@ -111,6 +111,9 @@ def test_a_failover_survives_a_full_stop_and_start_and_the_next_failover(start_s
     stack.stop()
 
 
+# The scenario starts a stack of its own (hosts, Sentinel, the WAIT setting); this one only names
+# the profile.
+@pytest.mark.parametrize("stack", ["cache"], indirect=True)
 def test_the_failover_scenario_loses_nothing_acknowledged_with_wait(run, stack):
     [result] = run("failover", stack).details["runs"]
     assert result["ack"] == 2 and result["new_primary"] != result["killed"]
