@@ -47,15 +47,19 @@ run: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# pytest-xdist runs one worker per core: a stack test mostly waits on its servers, so two cores
+# run two of them at once. The tests of one stack stay in one worker (conftest.py).
+PYTEST_PARALLEL := -n auto --dist loadgroup
+
 test: setup lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 
 # The inner loop (well under 90 s): lint, and every test that starts no server of the shop (no
 # runserver, gunicorn or stack; a private redis-server takes milliseconds and stays in).
 check: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -m "not stack and not browser and not server"
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m "not stack and not browser and not server"
 
 # The session lab's experiment matrix: every profile x scenario on real stacks (a few minutes),
 # printed and written to results/ (latest.html is linked from /lab/). LAB_ARGS narrows it, e.g.

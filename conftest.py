@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from importlib import import_module
 
@@ -180,29 +179,15 @@ def start_stack(tmp_path_factory, stack_database):
             skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
         stack = Stack(profile=profile, db=db, env=env, out=log, **options)
         started.append((stack, log))
-        began = time.monotonic()
         stack.start()
         if db == "postgres":
             stack.manage("seed_catalog", "--products", str(SEED_PRODUCTS))
-        _STARTS.append((os.environ.get("PYTEST_CURRENT_TEST", "").split("::")[0], time.monotonic() - began))
         return stack
 
     yield start
     for stack, log in started:
         stack.stop()
         log.close()
-
-
-# The stack tests: how many stacks they started, where, and how long each start took.
-_STARTS = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    if _STARTS:
-        seconds = sum(took for _, took in _STARTS)
-        terminalreporter.write_line(f"stacks started: {len(_STARTS)}, in {seconds:.0f} s")
-        for module, count in collections.Counter(module for module, _ in _STARTS).most_common():
-            terminalreporter.write_line(f"  {count:3d}  {module}")
 
 
 def stack_shape(module, param=None):
@@ -229,9 +214,16 @@ SHARED_STACK_USES = pytest.StashKey[collections.Counter]()
 def pytest_collection_modifyitems(items):
     """The modules that use a shared stack run last, one after another (each in its place among
     them), so that no shared stack idles through the other modules: one alive checks its servers'
-    readiness every second, about 1% of a core."""
+    readiness every second, about 1% of a core.
+
+    Under pytest-xdist (``make test`` runs two workers: a stack test mostly waits), the tests of
+    one shared stack run in one worker, and so do those of a module's private stack: each stack
+    starts once (``--dist loadgroup``)."""
     sharing = {item.path for item in items if shared_shape_key(item)}
     items.sort(key=lambda item: item.path in sharing)
+    for item in items:
+        if "stack" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(shared_shape_key(item) or str(item.path)))
 
 
 def pytest_collection_finish(session):

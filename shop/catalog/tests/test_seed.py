@@ -1,5 +1,4 @@
 import io
-import time
 from decimal import Decimal
 
 import pytest
@@ -82,11 +81,11 @@ def test_if_empty_seeds_an_empty_catalog():
     assert Product.objects.count() == 10
 
 
-def test_a_large_catalog_is_bulk_inserted_quickly():
-    start = time.perf_counter()
-    seed("--products", "20000")
-    elapsed = time.perf_counter() - start
+def test_a_large_catalog_is_bulk_inserted(django_assert_max_num_queries):
+    # In batches (a few seconds), not a query per product (minutes): counted, not timed, since the
+    # machine's load would decide a time.
+    with django_assert_max_num_queries(40):
+        seed("--products", "20000")
     assert Product.objects.count() == 20000
     # more products than name combinations: later ones get a series, never a clash
     assert Product.objects.filter(name__endswith="Series 2").exists()
-    assert elapsed < 10, f"seeding 20000 products took {elapsed:.1f} s"
