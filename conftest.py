@@ -210,20 +210,21 @@ def shared_shape_key(item):
 SHARED_STACK_USES = pytest.StashKey[collections.Counter]()
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(items):
-    """The modules that use a shared stack run last, one after another (each in its place among
-    them), so that no shared stack idles through the other modules: one alive checks its servers'
-    readiness every second, about 1% of a core.
+    """Under pytest-xdist (``make test`` runs one worker per core: a stack test mostly waits), the
+    tests of one shared stack run in one worker, and so do those of a module's private stack: each
+    stack starts once (``--dist loadgroup``; the groups are marked before xdist reads them).
 
-    Under pytest-xdist (``make test`` runs two workers: a stack test mostly waits), the tests of
-    one shared stack run in one worker, and so do those of a module's private stack: each stack
-    starts once (``--dist loadgroup``)."""
-    sharing = {item.path for item in items if shared_shape_key(item)}
-    items.sort(key=lambda item: item.path in sharing)
+    After every other plugin's reordering, the modules that use a shared stack go last, one after
+    another (each in its place among them), so that no shared stack idles through the other
+    modules: one alive checks its servers' readiness every second, about 1% of a core."""
     for item in items:
         if "stack" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(shared_shape_key(item) or str(item.path)))
+    yield
+    sharing = {item.path for item in items if shared_shape_key(item)}
+    items.sort(key=lambda item: item.path in sharing)
 
 
 def pytest_collection_finish(session):
