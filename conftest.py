@@ -57,21 +57,6 @@ def fast_password_hasher(request, settings):
 
 
 @pytest.fixture(autouse=True)
-def file_engine_folder_forgotten():
-    """Django's file engine keeps the first SESSION_FILE_PATH it sees on its class for the whole
-    process; every test starts and ends without it, so each reads its own settings."""
-    from django.contrib.sessions.backends.file import SessionStore
-
-    def forget():
-        if "_storage_path" in vars(SessionStore):
-            del SessionStore._storage_path
-
-    forget()
-    yield
-    forget()
-
-
-@pytest.fixture(autouse=True)
 def static_files_without_a_manifest(settings):
     """Tests run in this process without collectstatic, so ManifestStaticFilesStorage would have
     no manifest to look hashed names up in and every page would raise: they get plain names.
