@@ -42,7 +42,7 @@ def test_a_busy_session_is_signed_out_at_its_first_request_past_the_max_age_keep
         return not probe["authenticated"]
 
     wait_until(signed_out, LEFT + 10, "waiting for SHOP_SESSION_MAX_AGE to sign the session out")
-    *busy, (_, answered, last) = answers
+    *busy, (_, answered, _) = answers
     assert busy, "the session was not signed in when the test began: writing it took over a second"
     assert answered >= ends, f"signed out {ends - answered:.2f} s early"
     assert all(sent < ends for sent, _, _ in busy), "a request past the max age was still signed in"
