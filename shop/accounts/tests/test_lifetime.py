@@ -120,3 +120,10 @@ def test_a_session_the_check_signs_out_needs_no_device_query(max_age, user, prod
     with CaptureQueriesContext(connection) as captured:
         assert probe(client) == (False, 2)
     assert not [query for query in captured if "SELECT" in query["sql"] and "accounts_device" in query["sql"]]
+
+
+def test_a_visitor_without_a_session_cookie_still_gets_a_page_nginx_may_share(max_age, product):
+    """The check asks no session that cannot exist: no ``Vary: Cookie`` (test_middleware.py)."""
+    response = Client().get("/")
+    assert response.status_code == 200
+    assert "Cookie" not in response.get("Vary", "")
