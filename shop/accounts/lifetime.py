@@ -22,7 +22,7 @@ def on_sign_in(sender, request, user, **kwargs):
     remember_sign_in(request.session)
 
 
-def too_old(session, max_age, now=None):
+def too_old(session, max_age):
     """Whether the session signed in at least ``max_age`` seconds ago.
 
     A signed-in session without the time signed in before the shop wrote it: it is too old, since
@@ -32,4 +32,4 @@ def too_old(session, max_age, now=None):
     signed_in_at = session.get(SIGNED_IN_AT)
     if not isinstance(signed_in_at, int):
         return True
-    return (time.time() if now is None else now) - signed_in_at >= max_age
+    return time.time() - signed_in_at >= max_age
