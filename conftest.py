@@ -27,6 +27,7 @@ from tools.stack.stack import Stack, required_programs
 # 0.9 s of CPU a hash (config/settings/base.py); hardened stacks keep PBKDF2.
 os.environ.setdefault("SHOP_FAST_PASSWORD_HASHING", "1")
 SEED_PRODUCTS = 40  # the lab's race adds 20 different products to one cart
+STACK_SESSION_MAX_AGE = 3600  # seconds: every test stack's SHOP_SESSION_MAX_AGE
 _serial = itertools.count(1)
 
 
@@ -53,21 +54,6 @@ def fast_password_hasher(request, settings):
     """
     if not request.node.get_closest_marker("stack"):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def file_engine_folder_forgotten():
-    """Django's file engine keeps the first SESSION_FILE_PATH it sees on its class for the whole
-    process; every test starts and ends without it, so each reads its own settings."""
-    from django.contrib.sessions.backends.file import SessionStore
-
-    def forget():
-        if "_storage_path" in vars(SessionStore):
-            del SessionStore._storage_path
-
-    forget()
-    yield
-    forget()
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +161,9 @@ def start_stack(tmp_path_factory, stack_database):
         options.setdefault("run_dir", tmp_path_factory.mktemp(f"run-{profile}-{db}"))
         log = open(options["run_dir"] / "stack.log", "a")  # noqa: SIM115 (closed at teardown)
         env = ({"DATABASE_URL": stack_database} if db == "sqlite" else {}) | options.pop("env", {})
+        # Every test stack ends a sign-in after an hour, however busy: long enough for any test's
+        # shoppers, and test_stack_lifetime.py shows it ending on time without a stack of its own.
+        env = {"SHOP_SESSION_MAX_AGE": str(STACK_SESSION_MAX_AGE)} | env
         if options.get("hosts") and not can_make_hosts():
             skip_or_fail("--hosts needs root (or CAP_NET_ADMIN) for network namespaces")
         stack = Stack(profile=profile, db=db, env=env, out=log, **options)

@@ -149,6 +149,8 @@ MIDDLEWARE = [
     # No session cookie, no session to read: an anonymous user (lets catalog pages be shared).
     "shop.accounts.middleware.anonymous_without_session",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session signed in SHOP_SESSION_MAX_AGE seconds ago is signed out, however busy.
+    "shop.accounts.middleware.session_max_age",
     # A signed-in session must name a live Device record: how one session alone can be ended.
     "shop.accounts.devices.device_check",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -281,11 +283,14 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
-# Session lifetime: absolute (SESSION_COOKIE_AGE) and, with SESSION_SAVE_EVERY_REQUEST,
-# an idle timeout. Saving on every request costs a session write per request for the
-# server-side engines (and a new Set-Cookie for signed cookies), so it is off by default.
+# Session lifetime (README, "Two timeouts"): SESSION_COOKIE_AGE counts from the last save, so with
+# SESSION_SAVE_EVERY_REQUEST it is an idle timeout. Saving on every request costs a session write
+# per request for the server-side engines (and a new Set-Cookie for signed cookies): off by default.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 24 * 14)
 SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_SAVE_EVERY_REQUEST", default=False)
+# The absolute lifetime: seconds after sign-in when a signed-in session is signed out at its next
+# request, however busy, keeping its cart (shop/accounts/lifetime.py). Unset: no such limit.
+SHOP_SESSION_MAX_AGE = env.int("SHOP_SESSION_MAX_AGE", default=None)
 
 # Hardened mode (SHOP_SECURE=1): HTTPS only, behind nginx terminating TLS (runstack --tls).
 SHOP_SECURE = env.bool("SHOP_SECURE", default=False)

@@ -26,12 +26,13 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from .lifetime import SIGNED_IN_AT
 from .lockout import client_address
 from .models import Device
 
 DEVICE_SESSION_KEY = "_device_id"
 USER_AGENT_LENGTH = Device._meta.get_field("user_agent").max_length
-AUTH_KEYS = frozenset({SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_SESSION_KEY})
+AUTH_KEYS = frozenset({SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY, DEVICE_SESSION_KEY, SIGNED_IN_AT})
 ENDED = "You were signed out: this session was ended from another one, or by signing out."
 SIGN_IN_AGAIN = "Please sign in again: the shop now lists where you are signed in. Your cart is kept."
 
@@ -88,6 +89,17 @@ def device_check(get_response):
     return middleware
 
 
+def sign_out(request, user, message, keep_the_rest=True):
+    """Log ``user`` out of this request's session and say why; keep what is not the sign-in (the
+    cart) unless told not to. For the lazy user checks: returns the anonymous user now signed out."""
+    kept = {k: v for k, v in request.session.items() if k not in AUTH_KEYS} if keep_the_rest else {}
+    request.user = user  # logout() asks request.user, which must not be the lazy object being evaluated
+    logout(request)
+    request.session.update(kept)
+    messages.info(request, message, fail_silently=True)
+    return request.user
+
+
 def checked_user(request, user):
     if not user.is_authenticated:
         return user
@@ -97,14 +109,8 @@ def checked_user(request, user):
         records = Device.objects.filter(public_id=device_id, user_id=user.pk)
         seen = records.values_list("pk", "last_seen").first()
     if seen is None:
-        # Signed in before records existed: signed out, but the cart and the rest are kept.
-        kept = {} if device_id else {k: v for k, v in request.session.items() if k not in AUTH_KEYS}
-        request.user = user  # logout() asks request.user, which must not be this lazy object
-        logout(request)
-        if kept:
-            request.session.update(kept)
-        messages.info(request, ENDED if device_id else SIGN_IN_AGAIN, fail_silently=True)
-        return request.user
+        # Ended elsewhere: signed out. Signed in before records existed: signed out, keeping the cart.
+        return sign_out(request, user, ENDED if device_id else SIGN_IN_AGAIN, keep_the_rest=not device_id)
     pk, last_seen = seen
     now = timezone.now()
     if now - last_seen >= Device.SEEN_EVERY:

@@ -53,7 +53,7 @@ REGISTRY = {
         ),
         Profile(
             "file",
-            "django.contrib.sessions.backends.file",
+            "shop.core.session_backends.file",
             "files in one folder on this host",
             # As for db: one lock with an expiry for both engines rather than a third kind (a file
             # lock) for sessions that only one host can read anyway.

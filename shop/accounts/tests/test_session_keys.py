@@ -13,7 +13,7 @@ ENGINES = {
     "db": "django.contrib.sessions.backends.db",
     "cache": "shop.core.session_backends.cache",  # over the default LocMemCache here
     "cached_db": "shop.core.session_backends.cached_db",
-    "file": "django.contrib.sessions.backends.file",
+    "file": "shop.core.session_backends.file",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
 }
 PASSWORD = "correct-horse-battery"

@@ -24,13 +24,16 @@ ACCESS_LINE = re.compile(r'" (\d{3}) \d+ upstream=.*? upstream_status=(.*?) time
 # Runs in the servers' settings: users (unusable passwords) and their logged-in sessions.
 _SESSIONS = """
 import json
+import time
 from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from shop.accounts.devices import start_device
+from shop.accounts.lifetime import remember_sign_in
 User = get_user_model()
 store_class = import_module(settings.SESSION_ENGINE).SessionStore
 values = []
+signed_in_at = int(time.time()) - {ago}
 for name in {names!r}:
     user = User.objects.filter(username=name).first() or User.objects.create_user(name)
     store = store_class()
@@ -41,9 +44,10 @@ for name in {names!r}:
         "cart": {cart!r},
     }})
     start_device(store, user)  # what login() does: the session's record on /accounts/sessions/
+    remember_sign_in(store, signed_in_at)  # ... and the time it signed in (SHOP_SESSION_MAX_AGE)
     store.save()
     values.append(store.session_key)  # signed_cookies: the signed cookie itself
-print(json.dumps([settings.SESSION_COOKIE_NAME, values]))
+print(json.dumps([settings.SESSION_COOKIE_NAME, values, signed_in_at]))
 """
 
 
@@ -63,14 +67,21 @@ def logged_in(stack, usernames, cart=None, source=None):
 
     Not for ``locmem``: its sessions live in the memory of one worker process.
     """
+    return signed_in_ago(stack, usernames, 0, cart, source)[0]
+
+
+def signed_in_ago(stack, usernames, seconds, cart=None, source=None):
+    """``logged_in``'s Browsers, whose sessions signed in ``seconds`` ago, and that time (epoch
+    seconds, whole: the servers' SHOP_SESSION_MAX_AGE counts from it)."""
     cart = {str(pk): quantity for pk, quantity in (cart or {}).items()}
-    cookie_name, values = stack.python(_SESSIONS.format(names=list(usernames), cart=cart))
+    code = _SESSIONS.format(names=list(usernames), cart=cart, ago=int(seconds))
+    cookie_name, values, signed_in_at = stack.python(code)
     browsers = []
     for value in values:
         browser = Browser(stack.url, source_address=source)
         browser.set_cookie(cookie_name, value)
         browsers.append(browser)
-    return browsers
+    return browsers, signed_in_at
 
 
 def checkout(browser, fields=ADDRESS):

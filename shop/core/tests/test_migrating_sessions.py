@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from shop.core.session_backends import migrating
 
 ENGINES = {
-    "file": "django.contrib.sessions.backends.file",
+    "file": "shop.core.session_backends.file",
     "db": "django.contrib.sessions.backends.db",
     "cache": "shop.core.session_backends.cache",
     "cached_db": "shop.core.session_backends.cached_db",

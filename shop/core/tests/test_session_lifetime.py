@@ -1,5 +1,7 @@
 """Session lifetime (SESSION_COOKIE_AGE) and the idle timeout (SESSION_SAVE_EVERY_REQUEST) on every engine.
 
+(The absolute lifetime since sign-in, SHOP_SESSION_MAX_AGE: shop/accounts/tests/test_lifetime.py.)
+
 The clock is real (Redis expires keys on its own clock), so one timeline serves every profile
 at once: sessions made at t=0 with a two-second lifetime, visited at fixed times after it.
 Signed cookies carry whole-second timestamps, so "alive" is checked well under two seconds
@@ -21,9 +23,17 @@ from shop.core.profiles import PROFILES
 LIFETIME = 2
 
 
-def test_lifetime_and_idle_timeout_come_from_the_environment():
-    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_SAVE_EVERY_REQUEST)"
-    env = {**os.environ, "SESSION_COOKIE_AGE": "900", "SESSION_SAVE_EVERY_REQUEST": "true"}
+def test_lifetime_idle_timeout_and_max_age_come_from_the_environment():
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_AGE, s.SESSION_SAVE_EVERY_REQUEST, s.SHOP_SESSION_MAX_AGE)"
+    )
+    env = {
+        **os.environ,
+        "SESSION_COOKIE_AGE": "900",
+        "SESSION_SAVE_EVERY_REQUEST": "true",
+        "SHOP_SESSION_MAX_AGE": "28800",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
         cwd=django_settings.BASE_DIR,
@@ -32,7 +42,7 @@ def test_lifetime_and_idle_timeout_come_from_the_environment():
         text=True,
         timeout=60,
     )
-    assert result.stdout.split() == ["900", "True"], result.stderr
+    assert result.stdout.split() == ["900", "True", "28800"], result.stderr
 
 
 @pytest.fixture
