@@ -3,7 +3,7 @@
 Signing in creates the record and puts its id in the session; every request of a signed-in
 session must name a record of its user that still exists, else it is logged out. Deleting a record
 therefore ends that one session, whichever engine keeps it. For the server-side engines that is a
-convenience (the session could be deleted instead); for ``signed_cookies`` it is the only way, since
+convenience (the session could be deleted instead); for the cookie profiles it is the only way, since
 the browser holds the whole session and no server could otherwise take a copied cookie back. The
 price is one indexed query per signed-in request, in every profile, and a write at most once a
 minute per session (``last_seen``).

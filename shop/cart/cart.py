@@ -1,8 +1,8 @@
 """The shopping cart, kept in the session whatever engine stores it.
 
 The session holds only ``{product_id: quantity}``; products and prices are always read
-from the database. The caps bound the session's size, so a signed-cookie session stays
-under the browser's 4096-byte cookie limit at the largest cart the shop allows.
+from the database. The caps bound the session's size, so a cookie session (signed or encrypted)
+stays under the browser's 4096-byte cookie limit at the largest cart the shop allows.
 """
 
 from dataclasses import dataclass

@@ -35,8 +35,8 @@ class Profile:
 
     @property
     def store(self):
-        """Where it keeps sessions, as a sentence says it."""
-        return "signed cookies" if self.in_cookie else f"{self.name}'s store"
+        """Where it keeps sessions, as a sentence says it ("signed cookies", "db's store")."""
+        return self.name.replace("_", " ") if self.in_cookie else f"{self.name}'s store"
 
 
 REGISTRY = {
@@ -80,6 +80,13 @@ REGISTRY = {
             "signed_cookies",
             "django.contrib.sessions.backends.signed_cookies",
             "the browser's cookie, signed with the SECRET_KEY every server shares",
+            lock_store=None,
+            in_cookie=True,
+        ),
+        Profile(
+            "encrypted_cookies",
+            "shop.core.session_backends.encrypted_cookies",
+            "the browser's cookie, encrypted with a key derived from the SECRET_KEY every server shares",
             lock_store=None,
             in_cookie=True,
         ),

@@ -10,7 +10,7 @@ and every request when SESSION_SAVE_EVERY_REQUEST makes every request a write.
 The lock lives in a store every server and worker shares, which the profile already runs and
 names in SHOP_SESSION_LOCK_STORE: Redis where the sessions live in Redis (``cache``,
 ``cached_db``), the database otherwise (``db``, ``file``). There is nothing to lock where no server
-holds the session: under ``signed_cookies`` each request carries its own copy and the browser keeps
+holds the session: under the cookie profiles each request carries its own copy and the browser keeps
 whichever cookie comes back last, and under ``locmem`` a session is one worker's memory, which
 serves one request at a time anyway. This module is the only place that knows; views and the
 Cart do not.

@@ -20,7 +20,7 @@ import django
 from shop.core.profiles import profile
 
 from ..stack.children import find_binary
-from . import growth, report, round_trips
+from . import cookie_cost, growth, report, round_trips
 from .measure import run_cells, worker_memory
 from .stages import Stage, running
 from .wrk import wrk_binary
@@ -68,6 +68,8 @@ def run(options, say, save=lambda results: None):
                 say(f"{stage['name']}:\n{report.stage_markdown(stage)}")
             save(results)
         if options["growth"]:
+            say("cookie sessions in this process: encrypting against signing")
+            results["cookie_cost"] = cookie_cost.measure()
             databases = ["sqlite"] + (["postgres"] if find_binary("initdb") else [])
             results["session_rows"] = growth.session_rows(databases, options["session_rows"], say)
     finally:

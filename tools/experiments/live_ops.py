@@ -15,7 +15,8 @@ from tools.stack.stack import required_programs
 from .outcome import NotApplicable, Outcome, Part, only, scenario, shared
 
 # The switches of issue 11, as a ring: a stack of one of these profiles goes round it and back.
-RING = ("db", "cache", "signed_cookies", "cached_db")
+# Both cookie profiles are on it, side by side: one switch goes from a cookie to a cookie.
+RING = ("db", "cache", "signed_cookies", "encrypted_cookies", "cached_db")
 PAUSE = 0.05  # seconds between one shopper's requests: a few shoppers, not a load test
 SETTLE = 1.0  # seconds the shoppers go on after the change, so that every server answers them
 
@@ -161,8 +162,8 @@ def text(totals):
     12,
     "switch",
     "switch profile",
-    "The running stack switched to other profiles and back while shoppers shop (db -> cache -> "
-    "signed_cookies -> cached_db -> db): logins and carts kept? And a restart with the new profile?",
+    f"The running stack switched to other profiles and back while shoppers shop ({' -> '.join(RING)} -> "
+    f"{RING[0]}): logins and carts kept? And a restart with the new profile?",
     only(
         lambda profile: profile.migratable,
         "this profile's sessions cannot be moved by anything: each lives in one worker's memory, "
@@ -244,7 +245,10 @@ NAIVE_ROTATION = (
     )
     | {
         "signed_cookies": "Under signed_cookies the cookie is the session: an old-key server cannot verify "
-        "it and answers with an empty session's cookie, a logout for good."
+        "it and answers with an empty session's cookie, a logout for good.",
+        "encrypted_cookies": "Under encrypted_cookies the cookie is the session, encrypted with a key "
+        "derived from the new SECRET_KEY: an old-key server cannot open it and answers with an empty "
+        "session's cookie, a logout for good.",
     }
 )
 

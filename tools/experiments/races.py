@@ -89,7 +89,7 @@ def concurrent_writes(ctx):
     )
     if ctx.facts.in_cookie:
         note += (
-            "Under signed cookies no server holds the session to lock: each request carries its own copy "
+            f"Under {ctx.facts.store} no server holds the session to lock: each request carries its own copy "
             "in the cookie, and the browser keeps whichever Set-Cookie arrives last, so the other writes "
             "are lost. No server-side fix exists short of keeping the cart somewhere else."
         )

@@ -87,6 +87,8 @@ def redis_restart(ctx):
 MISMATCH = {
     "signed_cookies": "{odd} cannot verify the cookie's signature: it sees no session, answers anonymous "
     "and tells the browser to delete the cookie.",
+    "encrypted_cookies": "{odd} derives another key from its SECRET_KEY and cannot authenticate (let alone "
+    "decrypt) the cookie: it sees no session, answers anonymous and tells the browser to delete the cookie.",
     "db": "The stored session data is signed with SECRET_KEY: {odd} cannot decode it and answers "
     "anonymous, but leaves the session in the database for the other servers.",
     "file": "The session file's data is signed with SECRET_KEY: {odd} cannot decode it and answers "

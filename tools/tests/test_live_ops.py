@@ -1,6 +1,7 @@
 """Live operations on a real stack, as issue 11's "done means" asks: its session profile switched
-round db -> cache -> signed_cookies -> cached_db -> db and its SECRET_KEY rotated while one shopper
-probes all along; the lab's scenarios 12 and 13 run in test_scenarios.py."""
+round db -> cache -> signed_cookies -> cached_db -> db, then on to encrypted_cookies (issue 21), and
+its SECRET_KEY rotated there, while one shopper probes all along; the lab's scenarios 12 and 13 run
+in test_scenarios.py."""
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_a_shopper_keeps_login_and_cart_through_every_switch_and_a_rotation(stac
     cart = {product_id: 1 for _, product_id in products}
     prober = ctx.shopper("prober").sign_up()
     with Shopping([prober], products, writes=False) as probing:
-        for target in ("cache", "signed_cookies", "cached_db", "db"):
+        for target in ("cache", "signed_cookies", "cached_db", "db", "encrypted_cookies"):
             stack.switch_profile(target)
             assert {profile for profile, _ in every_server(stack).values()} == {target}
             assert all(map(still.kept, still.probes(len(stack.servers)))), f"after the switch to {target}"

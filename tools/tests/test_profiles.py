@@ -16,7 +16,7 @@ pytestmark = pytest.mark.stack
 PASSWORD = "a-long-password-for-tests-7"
 
 
-SHARED = ["db", "cache", "cached_db", "signed_cookies"]
+SHARED = ["db", "cache", "cached_db", "signed_cookies", "encrypted_cookies"]
 
 
 def shop_across_servers(stack):

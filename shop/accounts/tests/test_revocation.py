@@ -1,19 +1,21 @@
 """A copied session must stop working after "log out of all devices" or a password change,
-on every engine: signed cookies included, which have no server-side store to delete from."""
+on every engine: cookie sessions (signed or encrypted) included, which have no server-side store to
+delete from."""
 
 import pytest
 from django.test import Client
 
 from shop.catalog.tests.html_form import form_fields
+from shop.core.profiles import profile
 
-ENGINES = ["db", "signed_cookies"]
+PROFILES = ["db", "signed_cookies", "encrypted_cookies"]
 PASSWORD = "correct-horse-battery"
 NEW = "new-horse-battery"
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=PROFILES)
 def engine(request, settings):
-    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    settings.SESSION_ENGINE = profile(request.param).engine
     return request.param
 
 

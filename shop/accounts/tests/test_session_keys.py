@@ -1,21 +1,19 @@
 """Session fixation and SECRET_KEY rotation, on every engine (Django's test client).
 
 Login cycles the session key, so a key planted before login is worth nothing after it. Every
-engine signs what it stores (signed cookies sign the whole session; the others sign the
-session data) and the auth hash is keyed too, so a new SECRET_KEY alone logs everyone out,
-while the old key in SECRET_KEY_FALLBACKS keeps every session through the rotation.
+engine signs what it stores (signed cookies sign the whole session, encrypted cookies encrypt and
+authenticate it with a key derived from SECRET_KEY; the others sign the session data) and the
+auth hash is keyed too, so a new SECRET_KEY alone logs everyone out, while the old key in
+SECRET_KEY_FALLBACKS keeps every session through the rotation.
 """
 
 import pytest
 from django.test import Client
 
-ENGINES = {
-    "db": "django.contrib.sessions.backends.db",
-    "cache": "shop.core.session_backends.cache",  # over the default LocMemCache here
-    "cached_db": "shop.core.session_backends.cached_db",
-    "file": "shop.core.session_backends.file",
-    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
-}
+from shop.core.profiles import REGISTRY
+
+# cache and cached_db over the default LocMemCache here
+ENGINES = {name: p.engine for name, p in REGISTRY.items() if p.across_servers}
 PASSWORD = "correct-horse-battery"
 OLD_KEY, NEW_KEY = "old-key-" + "o" * 50, "new-key-" + "n" * 50
 

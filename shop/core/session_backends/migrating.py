@@ -8,11 +8,13 @@ one it was found in, so a session lives in one store at a time. That is what let
 write to different stores serve one shopper in turn (``runstack --switch-profile``'s phases):
 every server reads every store, and whichever wrote last holds the only copy.
 
-The cookie says which kind of store can hold it: a server-side key is 32 letters and digits, a
-signed-cookie session is signed data, whose parts are joined with ":". A server-side key keeps
-its value when its session moves between server-side stores; a signed cookie moved into a
-server-side store gets a new key (it is no key), and a session moved into signed cookies becomes
-the cookie, like any signed-cookie session.
+The cookie says which kind of store can hold it: a server-side key is 32 lowercase letters and
+digits (Django makes them so), a cookie session (signed or encrypted, both engines built on
+Django's signed_cookies one) is anything else, and longer. A server-side key keeps its value when
+its session moves between server-side stores; a cookie session moved into a server-side store gets
+a new key (it is no key), and a session moved into a cookie engine becomes the cookie, like any
+session of that engine. Between the two cookie engines the session is simply read with one and
+written with the other.
 
 ``db`` and ``cached_db`` keep sessions in one table, ``cached_db`` with a cache in front: between
 the two nothing moves, but a server writing through ``db`` drops ``cached_db``'s cached copy, which
@@ -23,6 +25,7 @@ own, without fallbacks.
 """
 
 import functools
+import re
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -32,10 +35,17 @@ from django.contrib.sessions.backends.db import SessionStore as DbStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.cache import caches
 
+SERVER_KEY = re.compile(r"[a-z0-9]{32}")  # SessionBase._get_new_session_key's
+
+
+def in_cookie(key):
+    """Whether a cookie of value ``key`` is the session itself rather than a server-side store's key."""
+    return not SERVER_KEY.fullmatch(key)
+
 
 def can_hold(store_class, key):
     """Whether a store of this class can hold the session a cookie of value ``key`` names."""
-    return issubclass(store_class, SignedCookieStore) == (":" in key)
+    return issubclass(store_class, SignedCookieStore) == in_cookie(key)
 
 
 def shares_rows(store_class, other_class):
@@ -84,9 +94,9 @@ class Fallbacks:
             found = store.load()
             if found:
                 self._moved_from = Found(store, key)
-                # A signed cookie is no key for a server-side store: saving it there makes one.
-                primary_signed = isinstance(self, SignedCookieStore)
-                self._session_key = key if primary_signed or ":" not in key else None
+                # A cookie session is no key for a server-side store: saving it there makes one.
+                if isinstance(store, SignedCookieStore) and not isinstance(self, SignedCookieStore):
+                    self._session_key = None
                 self.modified = True  # saved at the end of this request: the move
                 return found
         return data
@@ -112,7 +122,7 @@ class Fallbacks:
 
     def delete(self, session_key=None):
         key = session_key or self._session_key
-        if not key or can_hold(type(self), key):  # a signed cookie is nothing a server-side store deletes
+        if not key or can_hold(type(self), key):  # a cookie is nothing a server-side store deletes
             super().delete(session_key)
         for store in self._fallbacks(key) if key else ():
             store.delete(key)

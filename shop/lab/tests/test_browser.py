@@ -1,7 +1,7 @@
 """The story in a real browser: Chromium through nginx and three servers of two workers each.
 
-One script for every profile. Where every server can read the session (db, cache, cached_db,
-signed_cookies, and file on one host) a shopper signs up, fills a cart and checks out, and
+One script for every profile. Where every server can read the session (db, cache, cached_db, the
+two cookie profiles, and file on one host) a shopper signs up, fills a cart and checks out, and
 the lab's continuity burst stays green. Under ``locmem`` the same script is bounced back to
 the login page or loses the cart, and the burst turns red: the tests assert that it happens.
 Screenshots of the key steps land in test-artifacts/browser/<test>/.

@@ -5,6 +5,8 @@ import socket
 import pytest
 from django.test import Client
 
+from shop.core.profiles import profile
+
 
 @pytest.mark.django_db
 def test_probe_follows_the_contract(shopper_client, product, settings):
@@ -59,24 +61,46 @@ def test_lab_page_shows_this_request(shopper_client):
     assert 'data-testid="cookie-payload"' not in page  # a db session cookie is just a key
 
 
+def use_profile(settings, name):
+    settings.SHOP_PROFILE, settings.SESSION_ENGINE = name, profile(name).engine
+
+
 @pytest.mark.django_db
 def test_lab_page_shows_what_a_signed_cookie_carries(settings, user):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    use_profile(settings, "signed_cookies")
     client = Client()
     client.force_login(user)
     page = client.get("/lab/").content.decode()
     assert f"&quot;_auth_user_id&quot;: &quot;{user.pk}&quot;" in page
     size = len(client.cookies["sessionid"].value)
     assert f"{size} bytes" in page
+    assert 'data-testid="cookie-refused"' not in page
 
 
 @pytest.mark.django_db
-def test_lab_page_survives_a_forged_signed_cookie(client, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+def test_lab_page_shows_only_the_length_of_an_encrypted_cookie(settings, user):
+    use_profile(settings, "encrypted_cookies")
+    client = Client()
+    client.force_login(user)
+    page = client.get("/lab/").content.decode()
+    assert 'data-testid="cookie-payload"' not in page
+    assert "_auth_user_id" not in page
+    size = len(client.cookies["sessionid"].value)
+    assert f"learns nothing but its length, {size} bytes" in page
+    assert 'data-testid="cookie-refused"' not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["signed_cookies", "encrypted_cookies"])
+def test_lab_page_survives_a_forged_cookie(client, settings, name):
+    use_profile(settings, name)
     client.cookies["sessionid"] = "eyJfYXV0aF91c2VyX2lkIjoiMSJ9:forged:signature"
     response = client.get("/lab/")
     assert response.status_code == 200
-    assert "signature does not verify" in response.content.decode()
+    page = response.content.decode()
+    assert "This server does not accept this cookie" in page
+    # What it claims is readable by anyone, whatever the server makes of it.
+    assert "&quot;_auth_user_id&quot;: &quot;1&quot;" in page
 
 
 @pytest.mark.django_db

@@ -43,8 +43,9 @@ refers to), /lab/probe for an anonymous cart (the engine's read alone) and for a
 shopper, the catalog list, a product page, an add-to-cart POST (a session write) and the
 cart page. Each cell runs several times, interleaved; the table shows the median req/s, the
 min-max spread, p50/p99 latency, errors, and the CPU time the whole box spent per request.
-The full mode adds the catalog at 100,000 products, signed-cookie bytes per cart line and db
-sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
+The full mode adds the catalog at 100,000 products, signed-cookie bytes per cart line, what
+encrypting a cookie session costs against signing it (in this process) and db sessions with
+1,000,000 rows (about 20 minutes in all). JSON goes to results/;
 --write-docs updates docs/BENCHMARKS.md. Needs wrk (scripts/system-deps wrk)."""
 
     def add_arguments(self, parser):
@@ -84,7 +85,8 @@ sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
         add(
             "--growth",
             action=argparse.BooleanOptionalAction,
-            help="signed-cookie bytes per cart line, db sessions with many rows (as --scale)",
+            help="signed-cookie bytes per cart line, encrypted against signed cookie sessions in process, "
+            "db sessions with many rows (as --scale)",
         )
         add("--session-rows", type=int, default=1_000_000, help="expired rows for the db session measurement")
         add("--json", type=Path, help="where to write the results (results/bench-TIME.json)")

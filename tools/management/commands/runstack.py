@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from shop.core.profiles import PROFILES, profile
+from shop.core.profiles import PROFILES, REGISTRY, profile
 from tools.stack import control
 from tools.stack.children import StackError
 from tools.stack.command_line import StackCommand, add_shape_arguments
@@ -20,6 +20,7 @@ from tools.stack.stack import DATABASES, DEFAULT_RUN_DIR, REDIS_MODES, Stack
 # progress callback, returning what it did in words (control.py carries the request and the
 # answer); also ``partition``, and the status, which the control socket answers itself.
 LIVE_OPERATIONS = ("restart", "switch_profile", "rotate_secret_key")
+MIGRATABLE = [p.name for p in REGISTRY.values() if p.migratable]
 
 EPILOG = f"""\
 environment:
@@ -70,13 +71,15 @@ live operations (on the stack running from --run-dir; each waits until done, pri
   A shopper whose requests reach servers of both phases keeps the login and the cart. A
   session found in the old store moves to P's; the old store stays read until
   SESSION_COOKIE_AGE after the switch (its sessions have all expired by then), also across
-  a full stop and start (RUN_DIR/{SESSION_FALLBACKS_FILE}). Works between any two of file,
-  db, cache, cached_db and signed_cookies (starting Redis when P needs it); from locmem it
-  loses every session (each lives in one worker's memory), and to locmem it is refused.
+  a full stop and start (RUN_DIR/{SESSION_FALLBACKS_FILE}). Works between any two of
+  {", ".join(MIGRATABLE[:-1])} and {MIGRATABLE[-1]}
+  (starting Redis when P needs it); from locmem it loses every session (each lives in one
+  worker's memory), and to locmem it is refused.
   `--rotate-secret-key` gives every server a new SECRET_KEY in two rolling phases: first
-  every server accepts the new key as a fallback, then every server signs with it and
-  accepts the old one until SESSION_COOKIE_AGE has passed. Not with SECRET_KEY in the
-  environment. /lab/probe's key_id names the key each server signs with.
+  every server accepts the new key as a fallback, then every server signs with it (and,
+  under encrypted_cookies, encrypts with a key derived from it) and accepts the old one
+  until SESSION_COOKIE_AGE has passed. Not with SECRET_KEY in the environment.
+  /lab/probe's key_id names the key each server signs with.
 
 control socket: --status, --partition, --heal and the live operations are requests to the
   runstack running from --run-dir over RUN_DIR/{control.SOCKET}, a Unix socket that only a
