@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 ENGINES = {
-    "db": "django.contrib.sessions.backends.db",
+    "db": "shop.core.session_backends.db",
     "cache": "shop.core.session_backends.cache",  # over the default LocMemCache here
     "cached_db": "shop.core.session_backends.cached_db",
     "file": "django.contrib.sessions.backends.file",

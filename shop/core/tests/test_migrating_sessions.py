@@ -18,7 +18,7 @@ from shop.core.session_backends import migrating
 
 ENGINES = {
     "file": "django.contrib.sessions.backends.file",
-    "db": "django.contrib.sessions.backends.db",
+    "db": "shop.core.session_backends.db",
     "cache": "shop.core.session_backends.cache",
     "cached_db": "shop.core.session_backends.cached_db",
     "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
