@@ -26,6 +26,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from . import signed_in
 from .lockout import client_address
 from .models import Device
 
@@ -89,13 +90,19 @@ def device_check(get_response):
 
 
 def checked_user(request, user):
+    session, found = request.session, None
+    # One statement for the user and the record (signed_in.py), unless there is no session to read
+    # (a visitor without a cookie: reading would add Vary: Cookie) or something asked Django already.
+    if session.session_key is not None and not hasattr(request, "_cached_user"):
+        found = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
+    if found is not None:
+        user, seen = found
+        request._cached_user = user  # what the auth middleware's request.user finds from now on
     if not user.is_authenticated:
         return user
-    device_id = request.session.get(DEVICE_SESSION_KEY)
-    seen = None
-    if isinstance(device_id, str):
-        records = Device.objects.filter(public_id=device_id, user_id=user.pk)
-        seen = records.values_list("pk", "last_seen").first()
+    device_id = session.get(DEVICE_SESSION_KEY)
+    if found is None:
+        seen = device_seen(user, device_id)
     if seen is None:
         # Signed in before records existed: signed out, but the cart and the rest are kept.
         kept = {} if device_id else {k: v for k, v in request.session.items() if k not in AUTH_KEYS}
@@ -110,3 +117,10 @@ def checked_user(request, user):
     if now - last_seen >= Device.SEEN_EVERY:
         Device.objects.filter(pk=pk).update(last_seen=now, **seen_from(request))
     return user
+
+
+def device_seen(user, device_id):
+    """(pk, last_seen) of the user's record ``device_id``; None if it is gone."""
+    if not isinstance(device_id, str):
+        return None
+    return Device.objects.filter(public_id=device_id, user_id=user.pk).values_list("pk", "last_seen").first()
