@@ -1,11 +1,12 @@
 """Who is signed in, and whether their session's Device record lives: one SQL statement for both.
 
 Django's auth middleware reads the user (``auth.get_user``: one ORM query) and the Device check
-(``devices.py``) then reads the record (another): two queries on every signed-in request, about
-800-900 µs of CPU each through the ORM on this project's loaded 2-core machine. ``lookup`` does
-what ``auth.get_user`` does, step for step, but reads the user's row and the record in one
-hand-written ``SELECT ... LEFT JOIN`` (``shop/core/raw_sql.py``): about xx µs for both (``manage.py
-bench --in-process``, before and after in one run; docs/BENCHMARKS.md). Nothing is cached: every
+(``devices.py``) then reads the record (another): two queries on every signed-in request, 580 and
+620 µs of CPU through the ORM on this project's 2-core machine. ``lookup`` does what
+``auth.get_user`` does, step for step, but reads the user's row and the record in one hand-written
+``SELECT ... LEFT JOIN`` (``shop/core/raw_sql.py``): 150 µs for both, the hash check included
+(``manage.py bench --in-process --profiles db --baseline``, before and after in one run;
+docs/BENCHMARKS.md). Nothing is cached: every
 request still reads the user's current password hash and ``session_epoch`` and the record, so a
 password change, "log out of all devices", a rotated key or an ended device signs a session out at
 its next request on every server, as before.

@@ -25,7 +25,15 @@ from .breakdown import PAGES, REQUEST
 from .report import markdown_table
 
 PRODUCTS = 100
-CHILD = "import django; django.setup(); from tools.bench.breakdown import main; main()"
+# This checkout's breakdown.py, loaded by path, so that a baseline checkout without it is measured alike.
+CHILD = """
+import importlib.util, sys, django
+django.setup()
+spec = importlib.util.spec_from_file_location("breakdown", sys.argv[1])
+sys.modules["breakdown"] = module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.main()
+"""
 PAGE_NAMES = {
     "healthz": "`/healthz`",
     "probe": "`/lab/probe`",
@@ -39,8 +47,10 @@ DOC_END = "<!-- bench:in-process:end -->"
 TARGET = 3.0  # a signed-in probe within this many times /healthz
 
 
-def run(profiles, say):
-    """{"started", "profiles": [one breakdown per profile]}."""
+def run(profiles, say, baseline=None):
+    """{"started", "profiles": [one breakdown per profile]}. With ``baseline`` (another checkout of
+    the shop, e.g. a ``git worktree`` of main), each profile is measured there too, right before it is
+    measured here, on the same database: each breakdown then has the baseline's as ``"baseline"``."""
     results = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "profiles": []}
     with tempfile.TemporaryDirectory(prefix="shop-breakdown-") as name, ExitStack() as on_exit:
         folder = Path(name)
@@ -60,16 +70,25 @@ def run(profiles, say):
             redis = on_exit.enter_context(RedisServer(folder / "redis", console=Console(log)))
             env["REDIS_URL"] = redis.url
         for profile in profiles:
+            profile_env = env | {"DJANGO_SETTINGS_MODULE": f"config.settings.{profile}"}
+            if baseline:
+                say(f"in process: {profile}, baseline {baseline}")
+                before = breakdown(profile_env, baseline)
             say(f"in process: {profile}")
-            output = child(env | {"DJANGO_SETTINGS_MODULE": f"config.settings.{profile}"}, ["-c", CHILD])
-            results["profiles"].append(json.loads(output.strip().splitlines()[-1]))
+            results["profiles"].append(breakdown(profile_env) | ({"baseline": before} if baseline else {}))
+    if baseline:
+        results["baseline"] = str(baseline)
     return results
 
 
-def child(env, argv):
-    result = subprocess.run(
-        [sys.executable, *argv], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True
-    )
+def breakdown(env, checkout=None):
+    script = Path(__file__).with_name("breakdown.py")
+    return json.loads(child(env, ["-c", CHILD, str(script)], checkout).strip().splitlines()[-1])
+
+
+def child(env, argv, checkout=None):
+    cwd = checkout or settings.BASE_DIR
+    result = subprocess.run([sys.executable, *argv], env=env, cwd=cwd, capture_output=True, text=True)
     if result.returncode:
         raise StackError(f"the in-process breakdown failed:\n{result.stdout}{result.stderr}")
     return result.stdout.replace(END_OF_COMMAND, "")
@@ -116,6 +135,26 @@ def profile_markdown(measured):
     return markdown_table(header, "l" + "r" * len(PAGES), rows)
 
 
+def comparison_markdown(results):
+    """Per profile and page: the baseline's and this checkout's multiple of /healthz, CPU after ÷ before."""
+    header = " | ".join(["profile", *(PAGE_NAMES[page] for page in PAGES[1:])])
+    rows = []
+    for measured in results["profiles"]:
+        before = measured["baseline"]
+        cells = [
+            f"{ratio(before, page):.1f}× → {ratio(measured, page):.1f}× "
+            f"({measured['pages'][page]['total_us'] / before['pages'][page]['total_us']:.2f})"
+            for page in PAGES[1:]
+        ]
+        rows.append(" | ".join([f"`{measured['profile']}`", *cells]))
+    note = (
+        f"\nBefore → after, each as a multiple of its own `/healthz` CPU time; in brackets the page's CPU "
+        f"time after ÷ before. The baseline is `{results['baseline']}`, measured in the same run, each "
+        "profile right before this checkout's.\n"
+    )
+    return markdown_table(header, "l" + "r" * (len(PAGES) - 1), rows) + note
+
+
 def markdown(results):
     parts = [
         f"Latest run: {results['started']}, `{results['command']}`. Django's test client, a signed-in "
@@ -125,6 +164,8 @@ def markdown(results):
         f"`{REQUEST}` is Django's WSGI handler around them all.\n",
         summary_markdown(results),
     ]
+    if results.get("baseline"):
+        parts.append(comparison_markdown(results))
     for measured in results["profiles"]:
         parts += [f"#### `{measured['profile']}`\n", profile_markdown(measured)]
     return "\n".join(parts)

@@ -99,6 +99,12 @@ sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
             "/healthz, /lab/probe, list, product page, cart and add-to-cart; --write-docs updates its table",
         )
         add(
+            "--baseline",
+            type=Path,
+            help="with --in-process: another checkout of the shop (e.g. a git worktree of main) measured in "
+            "the same run, each profile right before this one, for before/after ratios",
+        )
+        add(
             "--side-by-side",
             action="store_true",
             help="start every --profiles stage at once and interleave their cells (to compare settings, "
@@ -158,7 +164,11 @@ sessions with 1,000,000 rows (about 20 minutes in all). JSON goes to results/;
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         saved = options["from_json"]
         try:
-            results = json.loads(saved.read_text()) if saved else in_process.run(profiles, self.say)
+            results = (
+                json.loads(saved.read_text())
+                if saved
+                else in_process.run(profiles, self.say, options["baseline"])
+            )
         except StackError as error:
             raise CommandError(error) from None
         argv = sys.argv[2:] if sys.argv[1:2] == ["bench"] else ["--in-process"]
