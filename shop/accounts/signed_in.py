@@ -6,10 +6,9 @@ Django's auth middleware reads the user (``auth.get_user``: one ORM query) and t
 ``auth.get_user`` does, step for step, but reads the user's row and the record in one hand-written
 ``SELECT ... LEFT JOIN`` (``shop/core/raw_sql.py``): 150 µs for both, the hash check included
 (``manage.py bench --in-process --profiles db --baseline``, before and after in one run;
-docs/BENCHMARKS.md). Nothing is cached: every
-request still reads the user's current password hash and ``session_epoch`` and the record, so a
-password change, "log out of all devices", a rotated key or an ended device signs a session out at
-its next request on every server, as before.
+docs/BENCHMARKS.md). Nothing is cached: every request still reads the user's current password hash
+and ``session_epoch`` and the record, so a password change, "log out of all devices", a rotated key
+or an ended device signs a session out at its next request on every server, as before.
 
 Only sessions signed in through Django's ``ModelBackend`` (every login of the shop's) take this path;
 any other backend's ``get_user`` is its own, and ``devices.py`` asks Django as before.

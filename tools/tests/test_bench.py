@@ -10,7 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from conftest import require_binary
+from tools.bench import in_process
 from tools.bench.breakdown import PAGES
+from tools.bench.in_process import ratio
 from tools.bench.stages import PROFILE_CELLS, Stage
 from tools.management.commands.bench import FULL_PROFILES
 
@@ -86,3 +88,8 @@ def test_in_process_breakdown_times_every_part_of_a_signed_in_request(tmp_path):
     assert pages["healthz"]["queries"] == 0 and pages["list"]["queries"] > 0
     assert "SessionMiddleware" in measured["sections"]
     assert "| `signed_cookies` |" in out.getvalue()
+    # --baseline: the same figures as their own baseline compare as unchanged.
+    results = json.loads(path.read_text())
+    results["baseline"], results["profiles"][0]["baseline"] = "elsewhere", measured
+    probe = ratio(measured, "probe")
+    assert f"| `signed_cookies` | {probe:.1f}× → {probe:.1f}× (1.00) |" in in_process.markdown(results)
