@@ -90,18 +90,21 @@ def device_check(get_response):
 
 
 def checked_user(request, user):
-    session, found = request.session, None
-    # One statement for the user and the record (signed_in.py), unless there is no session to read
-    # (a visitor without a cookie: reading would add Vary: Cookie) or something asked Django already.
+    session, prefetched = request.session, None
+    # The user and the record in one statement (signed_in.py), handed to the auth middleware as what
+    # it would have found, so that every lazy check between it and this one still runs; not where
+    # there is no session to read (a visitor without a cookie: reading would add Vary: Cookie) or
+    # something asked Django already.
     if session.session_key is not None and not hasattr(request, "_cached_user"):
-        found = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
-    if found is not None:
-        user, seen = found
-        request._cached_user = user  # what the auth middleware's request.user finds from now on
+        prefetched = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
+        if prefetched is not None:
+            request._cached_user = prefetched[0]
     if not user.is_authenticated:
         return user
     device_id = session.get(DEVICE_SESSION_KEY)
-    if found is None:
+    if prefetched is not None and prefetched[0].pk == user.pk:
+        seen = prefetched[1]
+    else:
         seen = device_seen(user, device_id)
     if seen is None:
         # Signed in before records existed: signed out, but the cart and the rest are kept.

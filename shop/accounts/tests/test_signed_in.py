@@ -5,9 +5,12 @@ from importlib import import_module
 
 import pytest
 from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.http import HttpRequest
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils.functional import SimpleLazyObject
 
 from shop.accounts.devices import DEVICE_SESSION_KEY
 from shop.accounts.models import Device
@@ -108,6 +111,30 @@ def test_a_signed_in_request_reads_the_user_and_its_device_record_in_one_query(s
     on_accounts = [q["sql"] for q in queries if "accounts_" in q["sql"]]
     assert len(on_accounts) == 1
     assert "accounts_user" in on_accounts[0] and "accounts_device" in on_accounts[0]
+
+
+def nobody_signed_in(get_response):
+    """A lazy check of its own between the auth middleware and the Device check (as a session age
+    limit is): here it signs everyone out."""
+
+    def middleware(request):
+        inner = request.user
+        request.user = SimpleLazyObject(lambda: AnonymousUser() if inner.is_authenticated else inner)
+        return get_response(request)
+
+    return middleware
+
+
+def test_a_check_between_the_auth_middleware_and_the_device_check_still_runs(user, settings):
+    at = settings.MIDDLEWARE.index("shop.accounts.devices.device_check")
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:at],
+        f"{__name__}.nobody_signed_in",
+        *settings.MIDDLEWARE[at:],
+    ]
+    client = Client()  # its handler reads MIDDLEWARE at its first request
+    client.force_login(user)
+    assert not client.get("/lab/probe").json()["authenticated"]
 
 
 def test_a_session_with_another_backend_is_asked_of_django(client, user, settings):
