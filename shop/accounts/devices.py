@@ -26,6 +26,7 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from . import signed_in
 from .lifetime import SIGNED_IN_AT
 from .lockout import client_address
 from .models import Device
@@ -101,13 +102,22 @@ def sign_out(request, user, message, keep_the_rest=True):
 
 
 def checked_user(request, user):
+    session, prefetched = request.session, None
+    # The user and the record in one statement (signed_in.py), handed to the auth middleware as what
+    # it would have found, so that every lazy check between it and this one still runs; not where
+    # there is no session to read (a visitor without a cookie: reading would add Vary: Cookie) or
+    # something asked Django already.
+    if session.session_key is not None and not hasattr(request, "_cached_user"):
+        prefetched = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
+        if prefetched is not None:
+            request._cached_user = prefetched[0]
     if not user.is_authenticated:
         return user
-    device_id = request.session.get(DEVICE_SESSION_KEY)
-    seen = None
-    if isinstance(device_id, str):
-        records = Device.objects.filter(public_id=device_id, user_id=user.pk)
-        seen = records.values_list("pk", "last_seen").first()
+    device_id = session.get(DEVICE_SESSION_KEY)
+    if prefetched is not None and prefetched[0].pk == user.pk:
+        seen = prefetched[1]
+    else:
+        seen = device_seen(user, device_id)
     if seen is None:
         # Ended elsewhere: signed out. Signed in before records existed: signed out, keeping the cart.
         return sign_out(request, user, ENDED if device_id else SIGN_IN_AGAIN, keep_the_rest=not device_id)
@@ -116,3 +126,10 @@ def checked_user(request, user):
     if now - last_seen >= Device.SEEN_EVERY:
         Device.objects.filter(pk=pk).update(last_seen=now, **seen_from(request))
     return user
+
+
+def device_seen(user, device_id):
+    """(pk, last_seen) of the user's record ``device_id``; None if it is gone."""
+    if not isinstance(device_id, str):
+        return None
+    return Device.objects.filter(public_id=device_id, user_id=user.pk).values_list("pk", "last_seen").first()

@@ -224,10 +224,10 @@ def _us(timing):
     return f"{timing['p50_us']:.0f} / {timing['p99_us']:.0f}"
 
 
-def replace_generated(document, generated):
+def replace_generated(document, generated, begin=DOC_BEGIN, end=DOC_END):
     """Swap the text between the markers; the rest of the document is written by hand."""
-    pattern = re.compile(re.escape(DOC_BEGIN) + r".*?" + re.escape(DOC_END), re.DOTALL)
-    block = f"{DOC_BEGIN}\n{generated.strip()}\n{DOC_END}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    block = f"{begin}\n{generated.strip()}\n{end}"
     if not pattern.search(document):
         return document.rstrip() + "\n\n" + block + "\n"
     return pattern.sub(lambda _: block, document)

@@ -10,6 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from conftest import require_binary
+from tools.bench import in_process
+from tools.bench.breakdown import PAGES
+from tools.bench.in_process import ratio
 from tools.bench.stages import PROFILE_CELLS, Stage
 from tools.management.commands.bench import FULL_PROFILES
 
@@ -65,3 +68,28 @@ def test_every_stage_of_the_full_run_parses_to_its_setting(text):
         "postgres" if text.endswith("@postgres") else "sqlite",
         "sentinel" if "@sentinel" in text else "single",
     )
+
+
+def test_in_process_breakdown_times_every_part_of_a_signed_in_request(tmp_path):
+    path = tmp_path / "breakdown.json"
+    out = io.StringIO()
+    call_command("bench", "--in-process", "--profiles", "signed_cookies", "--json", str(path), stdout=out)
+
+    [measured] = json.loads(path.read_text())["profiles"]
+    pages = measured["pages"]
+    assert list(pages) == list(PAGES)
+    for name, page in pages.items():
+        assert page["total_us"] > 0 and page["wall_us"] > 0, name
+        assert sum(page["sections_us"].values()) == pytest.approx(page["total_us"], rel=0.2), name
+    # /healthz never reads the session; a signed-in page does, and a cookie session needs no query.
+    assert pages["healthz"]["sections_us"]["session load"] == 0
+    assert pages["probe"]["sections_us"]["session load"] > 0
+    assert pages["add"]["sections_us"]["session save"] > 0
+    assert pages["healthz"]["queries"] == 0 and pages["list"]["queries"] > 0
+    assert "SessionMiddleware" in measured["sections"]
+    assert "| `signed_cookies` |" in out.getvalue()
+    # --baseline: the same figures as their own baseline compare as unchanged.
+    results = json.loads(path.read_text())
+    results["baseline"], results["profiles"][0]["baseline"] = "elsewhere", measured
+    probe = ratio(measured, "probe")
+    assert f"| `signed_cookies` | {probe:.1f}× → {probe:.1f}× (1.00) |" in in_process.markdown(results)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from shop.core.profiles import PROFILES
-from tools.bench import report, runner
+from tools.bench import in_process, report, runner
 from tools.bench.stages import PROFILE_CELLS, Stage
 from tools.client import TRANSPORT_ERRORS, ShopperError
 from tools.stack.children import StackError
@@ -94,6 +94,19 @@ encrypting a cookie session costs against signing it (in this process) and db se
         add("--from-json", type=Path, help="run nothing: report (and --write-docs) a saved result")
         add("--keep", action="store_true", help="keep the run folders and the stacks' logs")
         add(
+            "--in-process",
+            action="store_true",
+            help="no stack: per --profiles profile (default all), where a signed-in request's time goes "
+            "in one process (each middleware, session load and save, user, Device check, view, template) for "
+            "/healthz, /lab/probe, list, product page, cart and add-to-cart; --write-docs updates its table",
+        )
+        add(
+            "--baseline",
+            type=Path,
+            help="with --in-process: another checkout of the shop (e.g. a git worktree of main) measured in "
+            "the same run, each profile right before this one, for before/after ratios",
+        )
+        add(
             "--side-by-side",
             action="store_true",
             help="start every --profiles stage at once and interleave their cells (to compare settings, "
@@ -101,6 +114,8 @@ encrypting a cookie session costs against signing it (in this process) and db se
         )
 
     def handle(self, *args, **options):
+        if options["in_process"]:
+            return self.in_process(options)
         saved = options["from_json"]
         results = json.loads(saved.read_text()) if saved else self.run(options)
         self.stdout.write("\n" + report.targets_markdown(results))
@@ -143,6 +158,35 @@ encrypting a cookie session costs against signing it (in this process) and db se
         save(results)
         self.stdout.write(f"Results written to {path}.")
         return {**results, "command": command}
+
+    def in_process(self, options):
+        profiles = options["profiles"] or list(PROFILES)
+        unknown = [name for name in profiles if name not in PROFILES]
+        if unknown:
+            raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
+        saved = options["from_json"]
+        try:
+            results = (
+                json.loads(saved.read_text())
+                if saved
+                else in_process.run(profiles, self.say, options["baseline"])
+            )
+        except StackError as error:
+            raise CommandError(error) from None
+        argv = sys.argv[2:] if sys.argv[1:2] == ["bench"] else ["--in-process"]
+        results.setdefault("command", shlex.join(["python", "manage.py", "bench", *argv]))
+        path = options["json"] or RESULTS / f"bench-in-process-{datetime.now():%Y%m%d-%H%M%S}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        self.stdout.write("\n" + in_process.markdown(results))
+        self.stdout.write(f"Results written to {path}.")
+        if options["write_docs"]:
+            document = DOC.read_text()
+            generated = in_process.markdown(results)
+            DOC.write_text(
+                report.replace_generated(document, generated, in_process.DOC_BEGIN, in_process.DOC_END)
+            )
+            self.stdout.write(f"Updated {DOC.relative_to(settings.BASE_DIR)}.")
 
     def say(self, text):
         self.stdout.write(text)
