@@ -36,12 +36,13 @@ def test_a_cached_page_costs_one_query_the_catalog_version(
 
 
 @pytest.mark.parametrize("url", ["/", "/c/kitchen/", "/p/copper-kettle/"])
-def test_a_cached_page_for_a_signed_in_shopper_costs_the_session_the_user_the_device_and_the_version(
+def test_a_cached_page_for_a_signed_in_shopper_costs_the_session_the_user_with_the_device_and_the_version(
     shopper_client, catalog, django_assert_num_queries, url
 ):
-    """The device record is the signed-in check every page pays (shop/accounts/devices.py)."""
+    """The device record is the signed-in check every page pays (shop/accounts/devices.py), read with
+    the user in one statement (shop/accounts/signed_in.py)."""
     shopper_client.get(url)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = shopper_client.get(url)
     assert "alice" in response.text
 
