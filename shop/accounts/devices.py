@@ -26,6 +26,8 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from shop.core import metrics
+
 from .lockout import client_address
 from .models import Device
 
@@ -96,6 +98,7 @@ def checked_user(request, user):
     if isinstance(device_id, str):
         records = Device.objects.filter(public_id=device_id, user_id=user.pk)
         seen = records.values_list("pk", "last_seen").first()
+    metrics.device_check(seen is not None)
     if seen is None:
         # Signed in before records existed: signed out, but the cart and the rest are kept.
         kept = {} if device_id else {k: v for k, v in request.session.items() if k not in AUTH_KEYS}
