@@ -1,0 +1,134 @@
+"""``runstack --metrics`` on one stack with every kind of part: servers, Redis (the cache profile),
+PostgreSQL and nginx, each on a host of its own, and Prometheus with the exporters on theirs.
+
+What an operator relies on: Prometheus holds series from every server and store after a shopper's
+visits; lock waits show when one session's requests collide; the public port never serves the
+servers' metrics while the scraper gets them; and a stop leaves nothing behind. (Hardened mode's
+/metrics is tools/tests/test_tls.py's; the metrics module itself, shop/core/tests/test_metrics.py.)
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tools.client import Shopper, products_for_sale
+from tools.stack.children import process_group, wait_until
+from tools.stack.hosts import ip
+
+pytestmark = pytest.mark.stack
+
+# Private: the last test stops it.
+STACK = {"profile": "cache", "db": "postgres", "hosts": True, "metrics": True, "private": True}
+CONCURRENT_ADDS = 8
+
+
+def query(stack, promql):
+    """Prometheus's instant answer: [(labels, value)]."""
+    answer = httpx.get(f"{stack.prometheus_url}api/v1/query", params={"query": promql}, timeout=5).json()
+    return [(series["metric"], float(series["value"][1])) for series in answer["data"]["result"]]
+
+
+def total(stack, promql):
+    return sum(value for _, value in query(stack, promql))
+
+
+def test_prometheus_holds_series_from_every_server_and_store_after_a_shoppers_visits(stack):
+    parts = {part["name"]: part for part in stack.status()["parts"]}
+    assert {name: parts[name]["role"] for name in ("prometheus", "redis-exporter", "nginx-exporter")} == {
+        "prometheus": "prometheus",
+        "redis-exporter": "exporter",
+        "nginx-exporter": "exporter",
+    }
+    assert parts["postgres-exporter"]["role"] == "exporter"
+    assert {parts[name]["host"] for name in ("prometheus", "redis-exporter", "postgres-exporter")} == {
+        "metrics"
+    }
+    assert stack.prometheus_url == f"http://{parts['prometheus']['address']}:{parts['prometheus']['port']}/"
+
+    shopper = Shopper(stack.url, "metrics").sign_up()
+    product = products_for_sale(shopper.browser)[0]
+    shopper.add(product)
+    assert shopper.cart_lines() == {product[1]: 1}
+
+    servers = {server.name for server in stack.servers}
+
+    def every_server_counted_the_visits():
+        counted = query(stack, 'sum by (server) (shop_http_requests_total{view="cart:detail"})')
+        everywhere = query(stack, "sum by (server) (shop_http_requests_total)")
+        return {labels["server"] for labels, _ in everywhere} == servers and counted
+
+    wait_until(every_server_counted_the_visits, 30, "waiting for Prometheus to hold every server's requests")
+    saves = query(stack, 'sum by (profile) (shop_session_store_duration_seconds_count{operation="save"})')
+    assert saves and saves[0][0]["profile"] == "cache" and saves[0][1] >= 2  # sign-up, add
+    assert total(stack, 'shop_logins_total{result="success"}') >= 1
+    assert total(stack, "shop_session_size_bytes_count") >= 2
+    # The stores, through their exporters: every target is up.
+    assert {labels["job"]: value for labels, value in query(stack, "min by (job) (up)")} == {
+        "shop": 1,
+        "redis": 1,
+        "exporters": 1,
+    }
+    assert total(stack, "redis_connected_clients") >= 1
+    assert total(stack, "pg_up") == 1
+    assert total(stack, "nginx_connections_accepted") >= 1
+
+    # The lab draws them: a legend per server.
+    lab = shopper.browser.get("/lab/").text
+    assert 'data-testid="graphs"' in lab and lab.count("<svg") == 4
+    assert all(f">{name}</text>" in lab for name in servers)
+
+
+def test_concurrent_adds_of_one_session_raise_the_lock_wait_count(stack):
+    shopper = Shopper(stack.url, "race").sign_up()
+    product = products_for_sale(shopper.browser)[0]
+    waits_before = total(stack, "shop_session_lock_waits_total")
+    locks_before = total(stack, "shop_session_lock_wait_seconds_count")
+    token = shopper.browser.form_token(product[0])
+
+    def add(_):
+        return shopper.browser.post(
+            f"/cart/add/{product[1]}/", data={"quantity": 1, "csrfmiddlewaretoken": token}
+        ).status_code
+
+    with ThreadPoolExecutor(CONCURRENT_ADDS) as pool:
+        statuses = list(pool.map(add, range(CONCURRENT_ADDS)))
+    assert statuses == [302] * CONCURRENT_ADDS
+    assert shopper.cart_lines() == {product[1]: CONCURRENT_ADDS}  # the lock kept every add
+
+    def counted():
+        """Every add took the lock (a scrape of each server since), and some waited for it."""
+        taken = total(stack, "shop_session_lock_wait_seconds_count") - locks_before
+        return taken >= CONCURRENT_ADDS and total(stack, "shop_session_lock_waits_total") > waits_before
+
+    wait_until(counted, 30, "waiting for Prometheus to count the adds that waited for the session's lock")
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics?format=text", "//metrics", "/%6Detrics"])
+def test_the_public_port_never_serves_metrics_but_each_server_does(stack, path):
+    public = httpx.get(stack.url.rstrip("/") + path, timeout=5)  # absolute: "//metrics" stays a path
+    assert public.status_code == 404
+    assert "shop_" not in public.text
+    assert "X-Served-By" not in public.headers  # nginx answered it, no server was asked
+    for server in stack.servers:
+        scraped = httpx.get(f"http://{server.address}:{server.port}/metrics", timeout=5)
+        assert scraped.status_code == 200
+        assert "shop_http_requests_total{" in scraped.text
+
+
+def test_stop_leaves_no_process_namespace_or_file_outside_the_run_folder(stack):
+    data = stack.run_dir / "prometheus" / "data"
+    assert any(data.iterdir()), "Prometheus keeps its data in the run folder"
+    groups = [part.child.pid for part in [*stack.servers, *stack.stores, *stack.monitors]] + [stack.nginx.pid]
+    postgres_root = next(store.root for store in stack.stores if store.role == "postgres")
+    tag = stack.network.tag
+
+    stack.stop()
+
+    assert [pid for group in groups for pid in process_group(group)] == []
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in groups)
+    assert f"shop-{tag}-" not in ip("netns", "list")
+    assert not postgres_root.exists()  # the one folder outside it, deleted
+    assert not data.exists()
+    assert stack.run_dir.exists()
