@@ -73,4 +73,5 @@ class StatusReport:
         return (
             f"{self.url} - profile {self.profile}{reading}, {len(self.servers)} servers x {self.workers} "
             f"workers ({servers}), {self.balance}, db {self.db}"
+            + (f", Prometheus at {self.prometheus_url}" if self.metrics else "")
         )

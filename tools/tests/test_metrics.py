@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tools.client import Shopper, products_for_sale
 from tools.stack.children import process_group, wait_until
@@ -115,6 +116,28 @@ def test_the_public_port_never_serves_metrics_but_each_server_does(stack, path):
         scraped = httpx.get(f"http://{server.address}:{server.port}/metrics", timeout=5)
         assert scraped.status_code == 200
         assert "shop_http_requests_total{" in scraped.text
+
+
+def test_a_servers_metrics_sum_every_one_of_its_workers(stack):
+    """prometheus_client's multiprocess mode: /metrics counts what every worker answered."""
+    server = stack.servers[0]
+    base = f"http://{server.address}:{server.port}"
+
+    def answered():
+        text = httpx.get(f"{base}/metrics", timeout=5).text
+        samples = (s for family in text_string_to_metric_families(text) for s in family.samples)
+        wanted = {"view": "core:healthz", "status": "200"}
+        return sum(s.value for s in samples if s.name == "shop_http_requests_total" and s.labels == wanted)
+
+    before, workers, sent = answered(), set(), 0
+    # Each request is a new connection (sync workers answer "Connection: close"), which any worker
+    # may accept: ask until every worker has answered at least once.
+    while len(workers) < stack.workers and sent < 100:
+        response = httpx.get(f"{base}/healthz", headers={"Host": "127.0.0.1"}, timeout=5)
+        workers.add(response.headers["X-Served-By"])
+        sent += 1
+    assert len(workers) == stack.workers
+    assert answered() == before + sent
 
 
 def test_stop_leaves_no_process_namespace_or_file_outside_the_run_folder(stack):
