@@ -167,11 +167,21 @@ class MeasuredStore:
     def load(self):
         return self._measured("load", super().load)
 
+    _encoded_bytes = None
+
+    def encode(self, session_dict):
+        encoded = super().encode(session_dict)
+        self._encoded_bytes = len(encoded)
+        return encoded
+
     def save(self, must_create=False):
+        self._encoded_bytes = None
         self._measured("save", super().save, must_create)
-        # One more encode per save (not per request): what the store or the cookie holds.
-        size = len(self.encode(getattr(self, "_session_cache", {})))
-        SESSION_BYTES.labels(settings.SHOP_PROFILE).observe(size)
+        # The database and file engines encode to save; the others (Redis pickles the dict, a signed
+        # cookie signs it itself) cost one more encode per save, never per read.
+        if self._encoded_bytes is None:
+            self.encode(getattr(self, "_session_cache", {}))
+        SESSION_BYTES.labels(settings.SHOP_PROFILE).observe(self._encoded_bytes)
 
     def _measured(self, operation, call, *args):
         started = time.perf_counter()

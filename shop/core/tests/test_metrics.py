@@ -67,8 +67,19 @@ def test_metric_names_follow_prometheus_conventions():
     assert {"shop_http_requests", "shop_session_lock_waits", "shop_logins"} <= names  # exposed as ..._total
 
 
+ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.file",
+    "shop.core.session_backends.cache",  # over the tests' LocMemCache
+    "shop.core.session_backends.cached_db",
+    "django.contrib.sessions.backends.signed_cookies",
+]
+
+
 @pytest.mark.django_db
-def test_session_loads_and_saves_are_timed_and_sized_by_profile(client, product, settings):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_session_loads_and_saves_are_timed_and_sized_by_profile(client, product, settings, engine, tmp_path):
+    settings.SESSION_ENGINE, settings.SESSION_FILE_PATH = engine, str(tmp_path)
     profile = settings.SHOP_PROFILE
     saves = value("shop_session_store_duration_seconds_count", profile=profile, operation="save")
     loads = value("shop_session_store_duration_seconds_count", profile=profile, operation="load")
