@@ -7,22 +7,60 @@ servers' metrics while the scraper gets them; and a stop leaves nothing behind. 
 /metrics is tools/tests/test_tls.py's; the metrics module itself, shop/core/tests/test_metrics.py.)
 """
 
+import json
 import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from conftest import require_binary
 from tools.client import Shopper, products_for_sale
 from tools.stack.children import process_group, wait_until
 from tools.stack.hosts import ip
+from tools.stack.monitoring import USUAL_PORTS, Monitor
+from tools.stack.nginx import render_config
+from tools.stack.services import RedisSentinel, RedisServer
+from tools.stack.stack import Stack
 
-pytestmark = pytest.mark.stack
+from .test_config import assert_nginx_accepts
 
 # Private: the last test stops it.
 STACK = {"profile": "cache", "db": "postgres", "hosts": True, "metrics": True, "private": True}
 CONCURRENT_ADDS = 8
+
+
+def test_the_rendered_prometheus_and_nginx_configs_are_valid(tmp_path):
+    """What --metrics writes, checked by the programs themselves (promtool, nginx -t): the scrape
+    jobs of servers, a Redis group through the exporter, and nginx's stub_status server."""
+    promtool, nginx = require_binary("promtool"), require_binary("nginx")
+    require_binary("redis-server")
+    stack = Stack(profile="cache", metrics=True, run_dir=tmp_path)
+    stack._metrics_at = {name: ("127.0.0.1", 9000 + k) for k, name in enumerate(USUAL_PORTS)}
+    stack.nginx_status = ("127.0.0.1", 9099)
+    stack.servers = [
+        SimpleNamespace(name=f"server{k}", address="127.0.0.1", port=8000 + k, ready=True) for k in (1, 2)
+    ]
+    stack.stores = [RedisServer(tmp_path / "redis", 6379), RedisSentinel(tmp_path / "sentinel", 26379)]
+    stack.monitors = [Monitor("nginx-exporter", "exporter", [], "127.0.0.1", 9002, None, None)]
+    (tmp_path / "prometheus").mkdir()
+    assert stack._write_prometheus_config() and not stack._write_prometheus_config()  # unchanged: no reload
+    config = tmp_path / "prometheus" / "prometheus.yml"
+    result = subprocess.run([promtool, "check", "config", config], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = {job["job_name"]: job for job in json.loads(config.read_text())["scrape_configs"]}
+    assert [group["labels"]["server"] for group in jobs["shop"]["static_configs"]] == ["server1", "server2"]
+    assert len(jobs["redis"]["static_configs"]) == 2 and jobs["shop"]["scrape_interval"] == "1s"
+
+    nginx_conf = render_config(
+        tmp_path, 8080, stack.servers, "round_robin", status=stack.nginx_status
+    ).read_text()
+    assert "listen 127.0.0.1:9099;" in nginx_conf and "stub_status;" in nginx_conf
+    assert "location ^~ /metrics" in nginx_conf
+    assert_nginx_accepts(nginx, tmp_path)
 
 
 def query(stack, promql):
@@ -35,6 +73,7 @@ def total(stack, promql):
     return sum(value for _, value in query(stack, promql))
 
 
+@pytest.mark.stack
 def test_prometheus_holds_series_from_every_server_and_store_after_a_shoppers_visits(stack):
     parts = {part["name"]: part for part in stack.status()["parts"]}
     assert {name: parts[name]["role"] for name in ("prometheus", "redis-exporter", "nginx-exporter")} == {
@@ -81,6 +120,7 @@ def test_prometheus_holds_series_from_every_server_and_store_after_a_shoppers_vi
     assert all(f">{name}</text>" in lab for name in servers)
 
 
+@pytest.mark.stack
 def test_concurrent_adds_of_one_session_raise_the_lock_wait_count(stack):
     shopper = Shopper(stack.url, "race").sign_up()
     product = products_for_sale(shopper.browser)[0]
@@ -106,6 +146,7 @@ def test_concurrent_adds_of_one_session_raise_the_lock_wait_count(stack):
     wait_until(counted, 30, "waiting for Prometheus to count the adds that waited for the session's lock")
 
 
+@pytest.mark.stack
 @pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics?format=text", "//metrics", "/%6Detrics"])
 def test_the_public_port_never_serves_metrics_but_each_server_does(stack, path):
     public = httpx.get(stack.url.rstrip("/") + path, timeout=5)  # absolute: "//metrics" stays a path
@@ -118,6 +159,7 @@ def test_the_public_port_never_serves_metrics_but_each_server_does(stack, path):
         assert "shop_http_requests_total{" in scraped.text
 
 
+@pytest.mark.stack
 def test_a_servers_metrics_sum_every_one_of_its_workers(stack):
     """prometheus_client's multiprocess mode: /metrics counts what every worker answered."""
     server = stack.servers[0]
@@ -140,6 +182,7 @@ def test_a_servers_metrics_sum_every_one_of_its_workers(stack):
     assert answered() == before + sent
 
 
+@pytest.mark.stack
 def test_stop_leaves_no_process_namespace_or_file_outside_the_run_folder(stack):
     data = stack.run_dir / "prometheus" / "data"
     assert any(data.iterdir()), "Prometheus keeps its data in the run folder"
