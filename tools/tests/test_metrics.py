@@ -1,14 +1,17 @@
-"""``runstack --metrics`` on one stack with every kind of part: servers, Redis (the cache profile),
-PostgreSQL and nginx, each on a host of its own, and Prometheus with the exporters on theirs.
+"""``runstack --metrics`` on one stack with every kind of part: servers, Redis (the cache profile, a
+Sentinel group), PostgreSQL and nginx, each on a host of its own, and Prometheus with the exporters
+on theirs.
 
 What an operator relies on: Prometheus holds series from every server and store after a shopper's
-visits; lock waits show when one session's requests collide; the public port never serves the
-servers' metrics while the scraper gets them; and a stop leaves nothing behind. (Hardened mode's
+visits; lock waits show when one session's requests collide; a killed Redis primary shows as 503s;
+the public port never serves the servers' metrics while the scraper gets them; and a stop leaves
+nothing behind. (Hardened mode's
 /metrics is tools/tests/test_tls.py's; the metrics module itself, shop/core/tests/test_metrics.py.)
 """
 
 import json
 import os
+import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -29,7 +32,14 @@ from tools.stack.stack import Stack
 from .test_config import assert_nginx_accepts
 
 # Private: the last test stops it.
-STACK = {"profile": "cache", "db": "postgres", "hosts": True, "metrics": True, "private": True}
+STACK = {
+    "profile": "cache",
+    "redis": "sentinel",
+    "db": "postgres",
+    "hosts": True,
+    "metrics": True,
+    "private": True,
+}
 CONCURRENT_ADDS = 8
 
 
@@ -180,6 +190,26 @@ def test_a_servers_metrics_sum_every_one_of_its_workers(stack):
         sent += 1
     assert len(workers) == stack.workers
     assert answered() == before + sent
+
+
+@pytest.mark.stack
+def test_a_killed_redis_primary_shows_in_the_503s_by_cause(stack):
+    """Until Sentinel has promoted a replica (and while the old primary is not yet back as a replica,
+    every session write's WAIT for both replicas fails), adds answer 503: Prometheus counts them."""
+    shopper = Shopper(stack.url, "failover").sign_up()
+    product = products_for_sale(shopper.browser)[0]
+    before = total(stack, "shop_unavailable_responses_total")
+    roles = {part["name"]: part["role"] for part in stack.status()["parts"]}
+    primary = next(store for store in stack.stores if roles[store.name] == "redis-primary")
+    primary.child.signal(signal.SIGKILL)
+
+    def refused():
+        shopper.add(product, required=False)
+        return total(stack, "shop_unavailable_responses_total") > before
+
+    wait_until(refused, 60, "waiting for Prometheus to count the 503s of a Redis without its primary")
+    causes = {labels["cause"] for labels, _ in query(stack, "shop_unavailable_responses_total")}
+    assert causes and causes <= {"ConnectionError", "TimeoutError", "ConnectionInterrupted"}
 
 
 @pytest.mark.stack
