@@ -83,27 +83,14 @@ class Monitoring:
             return
         shutil.rmtree(self._metrics_folder, ignore_errors=True)
         (self._metrics_folder / "data").mkdir(parents=True)
-        needed = "for --metrics (Debian packages prometheus and prometheus-*-exporter)"
+        needed = "for --metrics (Debian package prometheus)"
         # Go's flag package takes --name=value as well as -name, as kingpin (postgres_exporter) wants.
-        exporters = {
-            "redis-exporter": ("prometheus-redis-exporter", ["--redis.addr="], None),
-            "nginx-exporter": (
-                "prometheus-nginx-exporter",
-                [f"--nginx.scrape-uri={self._stub_status_url()}"],
-                None,
-            ),
-        }
+        self._start_exporter("nginx-exporter", [f"--nginx.scrape-uri={self._stub_status_url()}"])
         postgres = next((s for s in self.stores if isinstance(s, PostgresCluster)), None)
         if postgres:
             env = {"DATA_SOURCE_NAME": f"{postgres.url()}?sslmode=disable"}
-            exporters["postgres-exporter"] = ("prometheus-postgres-exporter", ["--log.level=warn"], env)
-        for name, (program, options, env) in exporters.items():
-            address, port = self._metrics_at[name]
-            argv = [find_binary(program, needed), *options, f"--web.listen-address={address}:{port}"]
-            monitor = Monitor(
-                name, "exporter", argv, address, port, self.console, self._metrics_host, env=env
-            )
-            self._start_monitor(monitor)
+            self._start_exporter("postgres-exporter", ["--log.level=warn"], env)
+        self._start_redis_exporter()
         self._write_prometheus_config()
         address, port = self._metrics_at["prometheus"]
         folder = self._metrics_folder
@@ -138,6 +125,24 @@ class Monitoring:
         wanted = sum(len(group["targets"]) for group in configs)
         return len(targets) == wanted and all(target["health"] != "unknown" for target in targets)
 
+    def _start_exporter(self, name, options, env=None):
+        """``prometheus-<name>``, listening where ``_plan_metrics`` said."""
+        address, port = self._metrics_at[name]
+        program = find_binary(
+            f"prometheus-{name}", needed=f"for --metrics (Debian package prometheus-{name})"
+        )
+        argv = [program, *options, f"--web.listen-address={address}:{port}"]
+        self._start_monitor(
+            Monitor(name, "exporter", argv, address, port, self.console, self._metrics_host, env=env)
+        )
+
+    def _start_redis_exporter(self):
+        """One exporter for every Redis and Sentinel (multi-target: Prometheus names each), once there is
+        one: at start, or when a switch of profile starts Redis."""
+        has_exporter = any(m.name == "redis-exporter" for m in self.monitors)
+        if not has_exporter and any(isinstance(s, RedisServer) for s in self.stores):
+            self._start_exporter("redis-exporter", ["--redis.addr="])  # no default target
+
     def _start_monitor(self, monitor):
         self.monitors.append(monitor)
         monitor.start()
@@ -165,7 +170,7 @@ class Monitoring:
             {"job_name": "shop", "static_configs": servers},
             {"job_name": "exporters", "static_configs": exporters},
         ]
-        if redis:
+        if redis and any(m.name == "redis-exporter" for m in self.monitors):
             exporter = "{}:{}".format(*self._metrics_at["redis-exporter"])
             jobs.append(
                 {
@@ -197,6 +202,8 @@ class Monitoring:
     def refresh_scrape_targets(self):
         """After a part started again or a switch started Redis: Prometheus reloads its targets (SIGHUP)."""
         prometheus = next((m for m in self.monitors if m.role == "prometheus"), None)
+        if prometheus:
+            self._start_redis_exporter()
         if prometheus and self._write_prometheus_config():
             prometheus.child.signal(signal.SIGHUP)
 

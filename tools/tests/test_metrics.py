@@ -55,7 +55,9 @@ def test_the_rendered_prometheus_and_nginx_configs_are_valid(tmp_path):
         SimpleNamespace(name=f"server{k}", address="127.0.0.1", port=8000 + k, ready=True) for k in (1, 2)
     ]
     stack.stores = [RedisServer(tmp_path / "redis", 6379), RedisSentinel(tmp_path / "sentinel", 26379)]
-    stack.monitors = [Monitor("nginx-exporter", "exporter", [], "127.0.0.1", 9002, None, None)]
+    stack.monitors = [
+        Monitor(name, "exporter", [], "127.0.0.1", 9000 + k, None, None) for k, name in enumerate(USUAL_PORTS)
+    ]
     (tmp_path / "prometheus").mkdir()
     assert stack._write_prometheus_config() and not stack._write_prometheus_config()  # unchanged: no reload
     config = tmp_path / "prometheus" / "prometheus.yml"
