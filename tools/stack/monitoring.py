@@ -41,7 +41,8 @@ class Monitor(Service):
     def __init__(self, name, role, argv, address, port, console, host, ready_path="/metrics", env=None):
         self.name, self.role, self.address, self.port, self.host = name, role, address, port, host
         self.ready_path = ready_path
-        self.child = Child(name, argv, console, env=env, host=host)
+        # Only what it is given: the exporters also read variables of their own (REDIS_PASSWORD, ...).
+        self.child = Child(name, argv, console, env=env or {}, host=host)
 
     def answers(self):
         return answers(self.address, self.port, self.ready_path)
@@ -83,8 +84,6 @@ class Monitoring:
             return
         shutil.rmtree(self._metrics_folder, ignore_errors=True)
         (self._metrics_folder / "data").mkdir(parents=True)
-        needed = "for --metrics (Debian package prometheus)"
-        # Go's flag package takes --name=value as well as -name, as kingpin (postgres_exporter) wants.
         self._start_exporter("nginx-exporter", [f"--nginx.scrape-uri={self._stub_status_url()}"])
         postgres = next((s for s in self.stores if isinstance(s, PostgresCluster)), None)
         if postgres:
@@ -95,7 +94,7 @@ class Monitoring:
         address, port = self._metrics_at["prometheus"]
         folder = self._metrics_folder
         argv = [
-            find_binary("prometheus", needed),
+            find_binary("prometheus", needed="for --metrics (Debian package prometheus)"),
             f"--config.file={folder / 'prometheus.yml'}",
             f"--storage.tsdb.path={folder / 'data'}",
             f"--storage.tsdb.retention.time={RETENTION}",
@@ -131,6 +130,7 @@ class Monitoring:
         program = find_binary(
             f"prometheus-{name}", needed=f"for --metrics (Debian package prometheus-{name})"
         )
+        # Go's flag package takes --name=value as well as -name, as kingpin (postgres_exporter) wants.
         argv = [program, *options, f"--web.listen-address={address}:{port}"]
         self._start_monitor(
             Monitor(name, "exporter", argv, address, port, self.console, self._metrics_host, env=env)
