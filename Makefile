@@ -9,6 +9,7 @@ BALANCE  ?= round_robin
 DB       ?= sqlite
 HOSTS    ?=
 REDIS    ?= single
+METRICS  ?=
 
 .PHONY: setup system-deps run test check lint lab bench clean
 
@@ -41,7 +42,7 @@ FORCE:
 # seeds the catalog when empty and creates the demo logins there.
 run: setup
 	$(PY) manage.py runstack --profile $(PROFILE) --servers $(SERVERS) --workers $(WORKERS) \
-	  --port $(PORT) --balance $(BALANCE) --db $(DB) --redis $(REDIS) $(if $(HOSTS),--hosts) \
+	  --port $(PORT) --balance $(BALANCE) --db $(DB) --redis $(REDIS) $(if $(HOSTS),--hosts) $(if $(METRICS),--metrics) \
 	  --manage "seed_catalog --if-empty" --manage demo_users
 
 lint: $(VENV)/.installed

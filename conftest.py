@@ -155,7 +155,7 @@ def start_stack(tmp_path_factory, stack_database):
     started = []
 
     def start(profile="db", db="sqlite", **options):
-        for program in required_programs([profile], db):
+        for program in required_programs([profile], db, options.get("metrics", False)):
             require_binary(program)
         options.setdefault("port", 0)
         options.setdefault("run_dir", tmp_path_factory.mktemp(f"run-{profile}-{db}"))

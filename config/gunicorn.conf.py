@@ -51,9 +51,18 @@ access_log_format = (
 )
 
 
+def child_exit(server, worker):
+    """A worker that exits leaves its metrics files behind (prometheus_client's multiprocess mode):
+    its counters still count in the server's sums; its live gauges must not."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def quiet_readiness_checks():
-    """runstack asks every server's /readyz each second: not worth a line each."""
-    return lambda record: '"GET /readyz ' not in record.getMessage()
+    """runstack asks every server's /readyz each second, Prometheus its /metrics: not worth a line each."""
+    return lambda record: not any(f'"GET {path} ' in record.getMessage() for path in ("/readyz", "/metrics"))
 
 
 logconfig_dict = {

@@ -138,11 +138,15 @@ AUTH_PASSWORD_VALIDATORS = [
 MIDDLEWARE = [
     # Outermost, so that every response, errors included, names the server.
     "shop.core.middleware.served_by",
+    # Counts and times every request; answers /metrics for the scraper before any other middleware
+    # (no HTTPS redirect, host check or session for it: shop/core/metrics.py).
+    "shop.core.metrics.request_metrics",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Around the session's load and save: one request at a time may change a session.
     "shop.core.session_lock.session_lock",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, with the engine's loads and saves timed and sized (shop/core/metrics.py).
+    "shop.core.metrics.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -223,6 +227,13 @@ SHOP_SESSION_LOCK_WAIT = env.float("SHOP_SESSION_LOCK_WAIT", default=15)
 # SHOP_DEVICE_CHECKS=0 skips the Device check per signed-in request (shop/accounts/devices.py), for
 # the benchmark to measure what it costs; ended sessions then stay signed in.
 SHOP_DEVICE_CHECKS = env.bool("SHOP_DEVICE_CHECKS", default=True)
+
+# METRICS (shop/core/metrics.py)
+# ------------------------------------------------------------------------------
+# SHOP_METRICS=0 switches Prometheus metrics off: for the benchmark to measure what they cost.
+SHOP_METRICS = env.bool("SHOP_METRICS", default=True)
+# Prometheus's HTTP API, for the lab's graphs (runstack --metrics sets it); unset: no graphs.
+SHOP_PROMETHEUS_URL = env("SHOP_PROMETHEUS_URL", default="")
 
 # STATIC
 # ------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from shop.core import metrics
+
 from . import signed_in
 from .lifetime import SIGNED_IN_AT
 from .lockout import client_address
@@ -118,6 +120,7 @@ def checked_user(request, user):
         seen = prefetched[1]
     else:
         seen = device_seen(user, device_id)
+    metrics.device_check(seen is not None)
     if seen is None:
         # Ended elsewhere: signed out. Signed in before records existed: signed out, keeping the cart.
         return sign_out(request, user, ENDED if device_id else SIGN_IN_AGAIN, keep_the_rest=not device_id)

@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
     name = "shop.core"
 
     def ready(self):
+        from . import metrics  # noqa: F401 (connects its receivers of the login signals)
         from .request_id import forget_request_id, remember_request_id
 
         request_started.connect(remember_request_id, dispatch_uid="shop.core.request_id.started")

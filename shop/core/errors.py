@@ -9,6 +9,8 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from . import metrics
+
 STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
 
 
@@ -16,6 +18,7 @@ STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
 def server_error(request):
     """Django calls this while handling the uncaught exception, so sys.exc_info() names it."""
     if isinstance(sys.exc_info()[1], STORE_DOWN):
+        metrics.unavailable(sys.exc_info()[1])
         # Rendered without the request: the page must not touch the session again. An order
         # placed before the store failed (the session is saved last) is named, not denied.
         context = {"order": getattr(request, "placed_order", None)}

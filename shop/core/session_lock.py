@@ -35,6 +35,7 @@ from django.http import HttpResponse
 from django.template import loader
 from django.utils import timezone
 
+from . import metrics
 from .models import SessionLock
 from .raw_sql import Select, param, quoted
 
@@ -154,7 +155,7 @@ def session_lock(get_response):
     store_name = settings.SHOP_SESSION_LOCK_STORE
     if not (settings.SHOP_SESSION_LOCKS and store_name):
         raise MiddlewareNotUsed
-    store = STORES[store_name]()
+    store = metrics.measured_locks(STORES[store_name](), store_name)
 
     def middleware(request):
         cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)

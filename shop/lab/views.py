@@ -12,7 +12,10 @@ from django.views.decorators.http import require_safe
 
 from shop.cart.cart import Cart
 
+from . import graphs as metrics_graphs
 from .session_info import session_cookie_report
+
+GRAPHS_REFRESH = 5  # seconds between redraws of /lab/graphs/
 
 # The sessionlab and soak reports are self-contained files that also open from disk, so their
 # styles (and the soak's SVG) are inline; they have no script, and this policy allows none.
@@ -63,7 +66,23 @@ def staff_only_when_hardened(view):
 def lab(request):
     """The live page: this request's server and session, and a burst of probes to compare."""
     context = {"cookie": session_cookie_report(request), "key_id": settings.SHOP_SECRET_KEY_ID}
-    return render(request, "lab/lab.html", context)
+    return render(request, "lab/lab.html", context | graphs_context())
+
+
+@never_cache
+@require_safe
+@staff_only_when_hardened
+def graphs(request):
+    """The lab's graphs alone, redrawn every few seconds (no script: a refresh)."""
+    return render(request, "lab/graphs.html", graphs_context())
+
+
+def graphs_context():
+    """The graphs from Prometheus, or why there are none."""
+    try:
+        return {"graphs": metrics_graphs.panels(), "refresh": GRAPHS_REFRESH}
+    except metrics_graphs.Unavailable as why:
+        return {"graphs_missing": str(why), "refresh": GRAPHS_REFRESH}
 
 
 @never_cache

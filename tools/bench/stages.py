@@ -44,6 +44,8 @@ VARIANTS = {
     "sentinel-nowait": {"redis": "sentinel", "env": {"SESSION_REDIS_REPLICAS_ACK": "0"}},
     "nolock": {"env": {"SHOP_SESSION_LOCKS": "0"}},
     "nodevice": {"env": {"SHOP_DEVICE_CHECKS": "0"}},
+    # Prometheus metrics off (shop/core/metrics.py): what counting every request and session costs.
+    "nometrics": {"env": {"SHOP_METRICS": "0"}},
     # gunicorn's worker class against config/gunicorn.conf.py's sync workers (a new upstream
     # connection per request): threaded workers keep nginx's connections open (its upstream
     # keepalive), with one thread (one request per process, as sync) or two.

@@ -34,7 +34,7 @@ class Faults:
         """The simulated host of a server or store (by its name), or a host by its own name."""
         if not self.network:
             raise StackError(f"the stack running from {self.run_dir} has no hosts: it runs without --hosts")
-        parts = {part.name: part.host for part in [*self.servers, *self.stores]}
+        parts = {part.name: part.host for part in [*self.servers, *self.stores, *self.monitors]}
         host = parts.get(name) or self.network.hosts.get(name)
         if host is None:
             names = ", ".join(sorted({*self.network.hosts, *parts}))

@@ -18,11 +18,12 @@ BALANCES = ("round_robin", "ip_hash", "sticky_cookie")
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
-def render_config(run_dir, port, servers, balance, tls=None):
+def render_config(run_dir, port, servers, balance, tls=None, status=None):
     """Write ``<run_dir>/nginx.conf`` for ``servers`` (the name, address, port, draining, ready of each).
 
     ``tls`` is a (certificate, key) pair: nginx then serves HTTPS only, and the servers run in
-    hardened mode, whose session cookie is ``__Host-`` prefixed.
+    hardened mode, whose session cookie is ``__Host-`` prefixed. ``status``: an (address, port) where
+    nginx serves its stub_status to the exporter (runstack --metrics).
     """
     for folder in ("logs", *(f"tmp/{name}" for name in TEMP_PATHS)):
         (run_dir / folder).mkdir(parents=True, exist_ok=True)
@@ -37,6 +38,7 @@ def render_config(run_dir, port, servers, balance, tls=None):
         "csrf_slot_header": csrf_slot.HEADER,
         "tls": {"certificate": tls[0], "key": tls[1]} if tls else None,
         "user": "root" if os.geteuid() == 0 else None,
+        "status": {"address": status[0], "port": status[1]} if status else None,
     }
     engine = Engine(autoescape=False)  # a config file is not HTML: nothing may be escaped
     for name, template in RENDERED.items():

@@ -68,4 +68,4 @@ class Rotation:
 
     def _render_nginx(self):
         tls = (self.certificate, self._tls_key) if self.tls else None
-        render_config(self.run_dir, self.port, self.servers, self.balance, tls)
+        render_config(self.run_dir, self.port, self.servers, self.balance, tls, self.nginx_status)

@@ -1,6 +1,7 @@
 """A gunicorn server of the stack, and the health check that says it serves."""
 
 import http.client
+import shutil
 import ssl
 import sys
 from pathlib import Path
@@ -36,11 +37,16 @@ def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b
 class Server:
     """One gunicorn server: a name, a port it keeps across restarts, the process serving it."""
 
-    def __init__(self, name, port, workers, env, console, host=None):
-        """``host``: the simulated host (``hosts.Host``) it runs on, with ``--hosts``."""
+    def __init__(self, name, port, workers, env, console, host=None, metrics_dir=None):
+        """``host``: the simulated host (``hosts.Host``) it runs on, with ``--hosts``. ``metrics_dir``:
+        the folder its workers keep their Prometheus metrics in (shop/core/metrics.py), emptied at
+        every start, so that /metrics sums this server's workers since it started."""
         self.name, self.port, self.host = name, port, host
         self.address = host.address if host else "127.0.0.1"
+        self.metrics_dir = metrics_dir
         env = {**env, "SHOP_SERVER_NAME": name}
+        if metrics_dir:
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         if host:
             # What a host keeps on its own disk: file sessions (the file profile) and temp files.
             env |= {"SHOP_HOST_NAME": host.name, "TMPDIR": host.folder}
@@ -83,6 +89,9 @@ class Server:
 
     def start(self):
         self.serving = False
+        if self.metrics_dir:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            self.metrics_dir.mkdir(parents=True)
         self.child.start()
 
     def wait_serving(self):

@@ -29,6 +29,7 @@ from .faults import Faults
 from .hosts import Network
 from .keys import KeyRing
 from .live import LiveOperations
+from .monitoring import Monitoring
 from .nginx import BALANCES, nginx_child, self_signed_certificate
 from .rotation import Rotation
 from .runner import ManagePy
@@ -42,13 +43,15 @@ REDIS_MODES = ("single", "sentinel")
 DEFAULT_RUN_DIR = settings.BASE_DIR / "run"
 
 
-def required_programs(profiles, db="sqlite"):
+def required_programs(profiles, db="sqlite", metrics=False):
     """The system programs that stacks of these profiles run."""
     redis = ["redis-server"] if needing_redis(profiles) else []
-    return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else [])]
+    monitors = ["prometheus", "prometheus-redis-exporter", "prometheus-nginx-exporter"] if metrics else []
+    monitors += ["prometheus-postgres-exporter"] if metrics and db == "postgres" else []
+    return ["nginx", *redis, *(["initdb", "postgres"] if db == "postgres" else []), *monitors]
 
 
-class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveOperations):
+class Stack(Stores, Monitoring, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveOperations):
     def __init__(
         self,
         profile=DEFAULT,
@@ -64,6 +67,7 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         tls=False,
         hosts=False,
         redis="single",
+        metrics=False,
     ):
         """``port=0`` picks a free port; ``env`` adds to os.environ for every child;
         ``setup_commands`` are manage.py command lines run after migrate (``"seed_catalog
@@ -71,7 +75,8 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         serves HTTPS only, with a self-signed certificate (``certificate``), and the servers
         run in hardened mode (SHOP_SECURE=1). ``hosts``: every server and store on a simulated
         host of its own (``hosts.Network``); ``redis="sentinel"``: the Redis profiles' Redis is a
-        primary, two replicas and three Sentinels, reached through Sentinel."""
+        primary, two replicas and three Sentinels, reached through Sentinel. ``metrics``: Prometheus
+        and the exporters too (``monitoring.py``), on a host of their own with ``hosts``."""
         choices = {"profile": PROFILES, "balance": BALANCES, "db": DATABASES, "redis": REDIS_MODES}
         for (option, allowed), value in zip(choices.items(), (profile, balance, db, redis), strict=True):
             if value not in allowed:
@@ -90,6 +95,8 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         self.setup_commands = [shlex.split(line) for line in setup_commands]
         self.env = None  # what the servers run with, once started
         self.servers, self.stores, self.nginx = [], [], None
+        self.metrics, self.monitors = metrics, []  # Prometheus and the exporters, with --metrics
+        self.nginx_status = self._metrics_host = None  # where nginx serves stub_status, with --metrics
         self.failure = None  # why the stack stopped itself, if it did
         self.stopped = threading.Event()  # set once every child is stopped
         self._lock = threading.RLock()
@@ -129,6 +136,7 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         self.session_fallbacks = self.saved_fallbacks()
         self.env = self._start_stores(self._django_env(), self._store_ports)
         self.env |= self.session_env(self.profile, self.fallback_profiles())
+        self.env |= self._plan_metrics()
         static_root = self.env["STATIC_ROOT"]
         self.say(f"collecting static files into {static_root}, then migrating the database ({self.db})")
         for command in self.setup_commands:
@@ -138,7 +146,15 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
             for line in output.splitlines():
                 self.console.line("manage", line)
         self.servers = [
-            Server(f"server{k}", port, self.workers, self.env, self.console, host)
+            Server(
+                f"server{k}",
+                port,
+                self.workers,
+                self.env,
+                self.console,
+                host,
+                self.run_dir / "metrics" / f"server{k}",
+            )
             for k, (port, host) in enumerate(zip(server_ports, hosts, strict=True), start=1)
         ]
         for server in self.servers:
@@ -153,6 +169,7 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
         wait_until(
             lambda: healthz(self.port, self.certificate), 20, "waiting for /healthz through nginx", self.nginx
         )
+        self._start_metrics()
         self.write_status()
         self._monitor = threading.Thread(target=self._watch, name="stack-monitor", daemon=True)
         self._monitor.start()
@@ -198,18 +215,20 @@ class Stack(Stores, Rotation, Supervision, StatusReport, Faults, ManagePy, LiveO
 
     def pids(self):
         """Every live process of the stack, by child name (for checks that none is left)."""
-        children = [self.nginx, *(s.child for s in self.servers), *(store.child for store in self.stores)]
+        parts = [*self.servers, *self.stores, *self.monitors]
+        children = [self.nginx, *(part.child for part in parts)]
         return {child.name: child.pids() for child in children if child and child.popen}
 
     # Stopping ------------------------------------------------------------------------
     def stop(self):
-        """Stop nginx first (no new requests), then the servers, then the stores. Idempotent."""
+        """Stop the monitors, nginx (no new requests), then the servers, then the stores. Idempotent."""
         with self._lock:
             already, self._stopping = self._stopping, True
         if already:
             self.stopped.wait()
             return
         self.say("stopping nginx, then the servers, then the stores")
+        self._stop_metrics()
         if self.nginx:
             self.nginx.stop()
         for server in self.servers:  # all at once: each takes a second to wind down

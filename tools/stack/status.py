@@ -50,7 +50,8 @@ class StatusReport:
         """What runs where, as ``runstack --status`` prints it (DESIGN.md)."""
         machine = socket.gethostname()
         rows = [("nginx", "balancer", self.nginx.pid, machine, "127.0.0.1", self.port)]
-        for part, role in [*((s, "server") for s in self.servers), *((s, s.role) for s in self.stores)]:
+        others = [*self.stores, *self.monitors]
+        for part, role in [*((s, "server") for s in self.servers), *((s, s.role) for s in others)]:
             host = part.host.name if part.host else machine
             rows.append((part.name, role, part.child.pid, host, part.address, part.port))
         return {
@@ -64,6 +65,7 @@ class StatusReport:
     def write_status(self):
         (self.run_dir / STATUS_FILE).write_text(json.dumps(self.status(), indent=2) + "\n")
         self.remember_redis_primary()  # also here: a runstack killed with SIGKILL does not stop
+        self.refresh_scrape_targets()
 
     def describe(self):
         servers = ", ".join(f"{s.name} :{s.port}" for s in self.servers)
@@ -71,4 +73,5 @@ class StatusReport:
         return (
             f"{self.url} - profile {self.profile}{reading}, {len(self.servers)} servers x {self.workers} "
             f"workers ({servers}), {self.balance}, db {self.db}"
+            + (f", Prometheus at {self.prometheus_url}" if self.metrics else "")
         )

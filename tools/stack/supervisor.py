@@ -54,6 +54,9 @@ class Supervision:
                 self._revive(store)
             elif failure := self._revive_group_member(store):
                 return failure
+        for monitor in self.monitors:  # Prometheus or an exporter
+            if monitor.child.exit_code is not None:
+                self._revive(monitor)
         for server in self.servers:
             if server.restarting or server.child.exit_code is None:
                 continue

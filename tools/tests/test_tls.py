@@ -5,6 +5,7 @@ sticky_cookie balancing, whose hash must find the ``__Host-`` prefixed session c
 """
 
 import http.client
+import json
 import os
 import re
 import time
@@ -45,7 +46,8 @@ def tls_stack(tmp_path_factory, stack_database):
     runstack = Runstack(run_dir, stack_database, *options)
     try:
         ready = runstack.wait_for(READY, timeout=90)
-        yield SimpleNamespace(url=ready[1], port=int(ready[2]), certificate=run_dir / "tls" / "cert.pem")
+        certificate = run_dir / "tls" / "cert.pem"
+        yield SimpleNamespace(url=ready[1], port=int(ready[2]), certificate=certificate, run_dir=run_dir)
     finally:
         runstack.process.terminate()
         runstack.finish(60)
@@ -118,3 +120,21 @@ def test_plain_http_on_the_tls_port_is_redirected_to_https(tls_stack):
         assert response.getheader("Location") == f"https://127.0.0.1:{tls_stack.port}/cart/?x=1"
     finally:
         connection.close()
+
+
+@pytest.mark.stack
+def test_hardened_servers_serve_metrics_to_the_scraper_only(tls_stack):
+    """The scraper asks each server over plain HTTP by its address: no HTTPS redirect, no host check
+    stops it (shop/core/metrics.py answers before them); the public HTTPS port answers 404."""
+    public = browser(tls_stack).get("/metrics")
+    assert public.status_code == 404 and "shop_" not in public.text
+    parts = json.loads((tls_stack.run_dir / "status.json").read_text())["parts"]
+    for server in (part for part in parts if part["role"] == "server"):
+        connection = http.client.HTTPConnection(server["address"], server["port"], timeout=10)
+        try:
+            connection.request("GET", "/metrics", headers={"Host": f"{server['address']}:{server['port']}"})
+            response = connection.getresponse()
+            assert response.status == 200
+            assert b"shop_http_requests_total{" in response.read()
+        finally:
+            connection.close()

@@ -35,6 +35,8 @@ from django.contrib.sessions.backends.db import SessionStore as DbStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.cache import caches
 
+from shop.core import metrics
+
 SERVER_KEY = re.compile(r"[a-z0-9]{32}")  # SessionBase._get_new_session_key's
 
 
@@ -92,6 +94,7 @@ class Fallbacks:
             return data
         for store in self._fallbacks(key):
             found = store.load()
+            metrics.fallback_read(found)
             if found:
                 self._moved_from = Found(store, key)
                 # A cookie session is no key for a server-side store: saving it there makes one.
@@ -116,6 +119,7 @@ class Fallbacks:
                 super().save()  # a concurrent request of this session moved it first
             self._moved_from = None
             source.discard(self)
+            metrics.session_moved()
         for store_class in self.fallback_classes:
             if self.session_key and shares_rows(store_class, type(self)):
                 drop_cached_copy(store_class, self.session_key)

@@ -10,6 +10,8 @@ from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+from shop.core import metrics
+
 WAIT_MILLISECONDS = 500
 
 
@@ -23,7 +25,9 @@ def wait_for_replicas(client, wanted, milliseconds=WAIT_MILLISECONDS):
     try:
         acknowledged = client.wait(wanted, milliseconds)
     except ResponseError as error:
+        metrics.replica_wait("demoted")
         raise RedisConnectionError(f"the session write's primary was demoted: {error}") from error
+    metrics.replica_wait("acknowledged" if acknowledged >= wanted else "timeout")
     if acknowledged < wanted:
         raise RedisConnectionError(
             f"the session write reached {acknowledged} of {wanted} replicas in {milliseconds} ms"

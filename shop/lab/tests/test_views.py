@@ -104,7 +104,7 @@ def test_lab_page_survives_a_forged_cookie(client, settings, name):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/lab/", "/lab/report/", "/lab/soak/"])
+@pytest.mark.parametrize("url", ["/lab/", "/lab/graphs/", "/lab/report/", "/lab/soak/"])
 def test_hardened_mode_keeps_the_lab_pages_for_staff(settings, client, user, url):
     """The probe stays open (it describes the caller's own session); the pages describe servers."""
     settings.SHOP_SECURE = True

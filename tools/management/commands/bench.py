@@ -60,7 +60,8 @@ encrypting a cookie session costs against signing it (in this process) and db se
             type=stage_list,
             help="comma-separated stages: PROFILE, PROFILE@postgres, or a Redis profile @sentinel (a Redis "
             f"group, writes WAIT for both replicas) or @sentinel-nowait, PROFILE@nolock (no session lock), "
-            "PROFILE@nodevice (no Device check), PROFILE@gthread or PROFILE@threads2 (gthread workers with "
+            "PROFILE@nodevice (no Device check), PROFILE@nometrics (no Prometheus metrics), "
+            "PROFILE@gthread or PROFILE@threads2 (gthread workers with "
             "1 or 2 threads, upstream keep-alive) "
             f"(full: {','.join(FULL_PROFILES)})",
         )

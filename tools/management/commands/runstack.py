@@ -50,6 +50,14 @@ redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts 
   the new one as soon as the Sentinels name it (after 30 s without one, the stack stops).
   The primary at stop (RUN_DIR/redis/primary) is the primary at the next start.
 
+metrics (--metrics): Prometheus (RUN_DIR/prometheus: prometheus.yml, and data/, deleted at start
+  and at stop) scrapes every server's /metrics and, through their exporters, Redis, nginx and
+  PostgreSQL, each second; with --hosts it and the exporters run on a host of their own,
+  `metrics`. The servers' /metrics answers on their own addresses only: nginx's port answers
+  404. `--status` lists Prometheus (role prometheus: its HTTP API at the address and port) and
+  the exporters (role exporter); /lab/ draws the last minutes from it. Every server keeps its
+  workers' metrics in RUN_DIR/metrics/SERVER (emptied when the server starts), --metrics or not.
+
 status: `--status` prints one JSON object about the stack running from --run-dir: profile,
   url and its parts (name, role, pid, host, address, port), roles as Sentinel sees them
   now; exit status 1 when no runstack runs there.
@@ -154,6 +162,12 @@ prefixed with its name ([server1], [nginx], [redis])."""
             choices=REDIS_MODES,
             default="single",
             help="single: one redis-server (default); sentinel: a primary, two replicas, three Sentinels",
+        )
+        parser.add_argument(
+            "--metrics",
+            action="store_true",
+            help="also run Prometheus, scraping every server and store each second, and the Redis, nginx "
+            "and PostgreSQL exporters of the parts the stack runs (see below)",
         )
         parser.add_argument("--run-dir", type=Path, default=DEFAULT_RUN_DIR, help="the run folder, see below")
         parser.add_argument("--status", action="store_true", help="print the running stack's status as JSON")
