@@ -153,6 +153,7 @@ def test_ctrl_c_leaves_nothing_behind_and_sessions_survive_a_full_restart(tmp_pa
         "cache",  # nginx's micro-cache
         "catalog_cache.conf",
         "logs",
+        "metrics",  # each server's Prometheus files, emptied when it starts again
         "nginx.conf",
         "redis",
         "secret_key",

@@ -40,6 +40,7 @@ anonymous visitor, as are a tampered, truncated or foreign-key cookie.
 
 import base64
 import functools
+import re
 from datetime import UTC, datetime
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -50,6 +51,9 @@ from django.contrib.sessions.backends.signed_cookies import SessionStore as Sign
 from django.utils import timezone
 
 PURPOSE = __name__.encode()
+# A token as Fernet writes it. Python's base64 decoder stops at the padding, so without this check
+# a token with anything appended after its "=" would still decrypt.
+TOKEN = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 
 def fernet_for(secret):
@@ -77,6 +81,8 @@ class SessionStore(SignedCookieStore):
             return {}
 
     def _decrypt(self, token):
+        if not TOKEN.fullmatch(token):
+            raise InvalidToken("not a token as Fernet writes it")
         ring = current_key_ring()
         data = self.serializer().loads(ring.decrypt(token))
         made = datetime.fromtimestamp(ring.extract_timestamp(token), UTC)

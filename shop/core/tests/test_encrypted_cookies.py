@@ -66,9 +66,16 @@ def tampered(cookie):
     return base64.urlsafe_b64encode(raw).decode()
 
 
+def padded_token():
+    """A valid cookie whose base64 ends in padding (Python's decoder ignores what follows it)."""
+    cookies = (saved(SESSION | {"pad": "p" * n}) for n in range(0, 64, 8))
+    return next(cookie for cookie in cookies if cookie.endswith("="))
+
+
 REFUSED = {
     "tampered": lambda: tampered(saved(SESSION)),
     "truncated": lambda: saved(SESSION)[:-10],
+    "padded token with more appended": lambda: padded_token() + "x" * 40,
     "foreign key": lambda: made(SESSION, key=NEW_KEY),
     "expired": lambda: made(SESSION, ago=15 * 24 * 3600),  # SESSION_COOKIE_AGE is 14 days
     "past its own set_expiry": lambda: made(SESSION | {"_session_expiry": 60}, ago=120),
