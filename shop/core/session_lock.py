@@ -114,6 +114,11 @@ class DatabaseLocks:
 STORES = {"redis": RedisLocks, "database": DatabaseLocks}
 
 
+def may_change_session(request):
+    """Whether this request may change its session, and so holds the session's lock (if it has one)."""
+    return request.method not in SAFE_METHODS or settings.SESSION_SAVE_EVERY_REQUEST
+
+
 def session_busy():
     """Rendered without the request, like the 503 page: the session was not read and must not be."""
     response = HttpResponse(loader.render_to_string("409.html"), status=409)
@@ -129,8 +134,9 @@ def session_lock(get_response):
 
     def middleware(request):
         cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        writes = request.method not in SAFE_METHODS or settings.SESSION_SAVE_EVERY_REQUEST
-        if not (cookie and writes):  # no session yet: nothing another request could overwrite
+        if not (
+            cookie and may_change_session(request)
+        ):  # no session yet: nothing another request could overwrite
             return get_response(request)
         name = lock_name(cookie)
         held = store.acquire(name, settings.SHOP_SESSION_LOCK_TTL, settings.SHOP_SESSION_LOCK_WAIT)
