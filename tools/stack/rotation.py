@@ -25,6 +25,7 @@ class Rotation:
             env["SHOP_SECRET_KEY_ID"] = self.keys.id_of(env["SECRET_KEY"])
         targets = self.servers if server is None else [self.server(server)]
         for target in targets:
+            self._wait_for_another_server(target)
             with self._lock:
                 if self._stopping:
                     raise StackError("the stack is stopping")
@@ -43,6 +44,22 @@ class Rotation:
                 if not self._stopping:
                     self._rotate(target, serving=True)
         return f"Restarted {', '.join(target.name for target in targets)}."
+
+    def _wait_for_another_server(self, target):
+        """Return once a server other than ``target`` answers and is in nginx's rotation, so draining
+        ``target`` leaves nginx a live server. One killed a moment before (starting again), paused, or
+        out of rotation because it cannot reach its stores does not count: with only ``target`` and
+        it, nginx would answer 502 until ``target`` is back. A stack of one server cannot help it."""
+        others = [server for server in self.servers if server is not target]
+
+        def another_serves():
+            return any(
+                server.ready and not (server.draining or server.restarting) and server.answers()
+                for server in others
+            )
+
+        if others:
+            wait_until(another_serves, 60, f"waiting for a server other than {target.name} to serve")
 
     def _rotate(self, server, serving):
         """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
