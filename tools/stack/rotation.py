@@ -25,13 +25,12 @@ class Rotation:
             env["SHOP_SECRET_KEY_ID"] = self.keys.id_of(env["SECRET_KEY"])
         targets = self.servers if server is None else [self.server(server)]
         for target in targets:
-            self._wait_for_another_server(target)
             with self._lock:
                 if self._stopping:
                     raise StackError("the stack is stopping")
                 target.restarting = True
             try:
-                self._rotate(target, serving=False)
+                self._drain(target)
                 old_pid = target.pid
                 target.child.stop()
                 target.update_env(env)
@@ -45,21 +44,27 @@ class Rotation:
                     self._rotate(target, serving=True)
         return f"Restarted {', '.join(target.name for target in targets)}."
 
-    def _wait_for_another_server(self, target):
-        """Return once a server other than ``target`` answers and is in nginx's rotation, so draining
-        ``target`` leaves nginx a live server. One killed a moment before (starting again), paused, or
-        out of rotation because it cannot reach its stores does not count: with only ``target`` and
-        it, nginx would answer 502 until ``target`` is back. A stack of one server cannot help it."""
+    def _drain(self, target):
+        """Take ``target`` out of nginx's rotation once another server answers and is in it, so nginx
+        keeps a live server. One killed a moment before (starting again), paused, or out of rotation
+        because it cannot reach its stores does not count: with only ``target`` and it, nginx would
+        answer 502 until ``target`` is back. The flags are read and set under the nginx lock, which
+        the readiness check decides under too, so it cannot take that other server out meanwhile
+        (with ``target`` draining, it keeps the last server in). A stack of one server cannot help it.
+        """
         others = [server for server in self.servers if server is not target]
 
-        def another_serves():
-            return any(
-                server.ready and not (server.draining or server.restarting) and server.answers()
-                for server in others
-            )
+        def in_rotation(server):
+            return server.ready and not (server.draining or server.restarting)
 
-        if others:
-            wait_until(another_serves, 60, f"waiting for a server other than {target.name} to serve")
+        while others:
+            what = f"waiting for a server other than {target.name} to serve"
+            wait_until(lambda: any(in_rotation(s) and s.answers() for s in others), 60, what)
+            with self._nginx_lock:
+                if any(map(in_rotation, others)):
+                    self._rotate(target, serving=False)
+                    return
+        self._rotate(target, serving=False)
 
     def _rotate(self, server, serving):
         """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
@@ -70,8 +75,9 @@ class Rotation:
         each would be a 502. Out of rotation first, nothing is queued there when it stops. nginx
         reloads gracefully: its old workers finish the requests they sent before they exit.
         """
-        server.draining = not serving
-        self._reload_nginx(f"to take {server.name} {'into' if serving else 'out of'} rotation")
+        with self._nginx_lock:
+            server.draining = not serving
+            self._reload_nginx(f"to take {server.name} {'into' if serving else 'out of'} rotation")
 
     def _reload_nginx(self, why):
         """Render nginx.conf for the servers' current states; wait until no old nginx worker is left."""
