@@ -149,7 +149,8 @@ MIDDLEWARE = [
     "shop.core.metrics.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, keeping a session's key through a SECRET_KEY rotation (two tabs, one session).
+    "shop.accounts.middleware.Authentication",
     # No session cookie, no session to read: an anonymous user (lets catalog pages be shared).
     "shop.accounts.middleware.anonymous_without_session",
     "django.contrib.messages.middleware.MessageMiddleware",

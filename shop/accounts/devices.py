@@ -110,7 +110,8 @@ def checked_user(request, user):
     # there is no session to read (a visitor without a cookie: reading would add Vary: Cookie) or
     # something asked Django already.
     if session.session_key is not None and not hasattr(request, "_cached_user"):
-        prefetched = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
+        with signed_in.session_key_kept(request):
+            prefetched = signed_in.lookup(session, session.get(DEVICE_SESSION_KEY))
         if prefetched is not None:
             request._cached_user = prefetched[0]
     if not user.is_authenticated:

@@ -1,16 +1,21 @@
-"""Who the visitor is, without reading a session that cannot exist, and for no longer than allowed."""
+"""Who the visitor is: without reading a session that cannot exist, across a key rotation, and for no
+longer than allowed."""
 
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware, get_user
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import MiddlewareNotUsed
 from django.utils.functional import SimpleLazyObject
 from django.utils.timesince import timesince
 
+from shop.core.session_lock import may_change_session
+
 from .devices import sign_out
 from .lifetime import too_old
+from .signed_in import session_key_kept
 
 
 def anonymous_without_session(get_response):
@@ -65,3 +70,40 @@ def within_max_age(request, user, max_age, message):
     if user.is_authenticated and too_old(request.session, max_age):
         return sign_out(request, user, message)
     return user
+
+
+class Authentication(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware, except that a SECRET_KEY rotation keeps each session's key.
+
+    A session signed in before a rotation holds a login hash made with the old key. Django's
+    ``get_user`` accepts it through SECRET_KEY_FALLBACKS, stores the new key's hash and re-keys the
+    session (``cycle_key``: the data under a new session key, the old key deleted). Another request
+    of that session already on its way with the old cookie (a second tab waiting for the session's
+    lock, shop/core/session_lock.py) then finds no session: it starts an anonymous one, whose cookie
+    the browser keeps as the last one set, and the shopper is signed out and loses the other tab's
+    change (issue 19). During phase 2 of a rotation the servers still on phase 1 accept the new key
+    as their fallback, so round robin re-keys a session on nearly every request.
+
+    Keeping the key is safe: a session key is a random name the server made, neither derived from
+    nor signed with the SECRET_KEY (under ``signed_cookies`` re-keying is only the next save, which
+    signs with the new key anyway). A rotation protects what the key signs; whoever holds a session
+    cookie held that session before the rotation, and a new key would only go to whichever of its
+    holders asked first. Signing in still re-keys (``login``), as a password change does.
+
+    The new hash is stored by the next request that may change the session, which holds its lock:
+    while fallback keys are accepted such a request asks for the user even if its view would not.
+    A read keeps the new hash in memory only, so it never saves a session without the lock (during
+    phase 2 it would on nearly every request, racing the writes of the shopper's other tabs).
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: user_keeping_session_key(request))
+        writes = may_change_session(request) and request.session.session_key
+        if writes and settings.SECRET_KEY_FALLBACKS:
+            request.user.is_authenticated  # noqa: B018 (a lazy object: this loads it)
+
+
+def user_keeping_session_key(request):
+    with session_key_kept(request):
+        return get_user(request)

@@ -14,6 +14,7 @@ Only sessions signed in through Django's ``ModelBackend`` (every login of the sh
 any other backend's ``get_user`` is its own, and ``devices.py`` asks Django as before.
 """
 
+from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.db import router
 from django.utils.crypto import constant_time_compare
 
 from shop.core.raw_sql import Select, quoted
+from shop.core.session_lock import may_change_session
 
 from .models import Device, User
 
@@ -65,10 +67,26 @@ def lookup(session, device_id):
     return user, None if device_pk is None else (device_pk, last_seen)
 
 
+@contextmanager
+def session_key_kept(request):
+    """Around ``auth.get_user`` or ``lookup``: a login hash that only a SECRET_KEY_FALLBACKS key
+    verifies gets the current key's hash, but the session keeps its key, and only a request that
+    may change the session (it holds the session's lock) saves that
+    (``shop.accounts.middleware.Authentication`` says why)."""
+    session, modified = request.session, request.session.modified
+    session.cycle_key = lambda: None  # get_user calls it only for a hash a fallback key verifies
+    try:
+        yield
+    finally:
+        del session.cycle_key
+        if not may_change_session(request):
+            session.modified = modified
+
+
 def verified(session, user):
     """The session's auth hash against the user's, then SECRET_KEY_FALLBACKS': ``auth.get_user``'s
-    steps, with its side effects (a fallback's match moves the session to the current key; no
-    match flushes it)."""
+    steps, with its side effects (a fallback's match moves the session to the current key, which
+    ``session_key_kept`` turns into a new hash only; no match flushes it)."""
     session_hash = session.get(HASH_SESSION_KEY)
     current = user.get_session_auth_hash()
     if session_hash and constant_time_compare(session_hash, current):

@@ -15,6 +15,15 @@ whichever cookie comes back last, and under ``locmem`` a session is one worker's
 serves one request at a time anyway. This module is the only place that knows; views and the
 Cart do not.
 
+A request that gives its session a new key or ends it (signing in or out, a password change) leaves
+a mark under the old cookie's name, kept as long as any request may still wait for that lock. A
+request that took the lock with that old cookie (another tab, sent before the browser had the new
+cookie) would find no session and start an anonymous one, whose cookie the browser would keep as the
+last one set: signed out, and the cart gone. Marked, it gets the 409 below and changes nothing; the
+browser sends it again with the new cookie. The mark does not lead to the new session: a planted
+cookie must stay worthless after a login (session fixation), and a stolen one after a password
+change. (A SECRET_KEY rotation keeps each session's key: shop/accounts/middleware.py.)
+
 A lock expires after SHOP_SESSION_LOCK_TTL seconds, so a worker killed while holding it blocks
 that session's writes for that long at most. A request that cannot take the lock within
 SHOP_SESSION_LOCK_WAIT seconds is answered 409 with Retry-After, having changed nothing.
@@ -68,6 +77,12 @@ class RedisLocks:
         )
         return lock if lock.acquire() else None
 
+    def mark_replaced(self, name, ttl):
+        self.cache.set(f"session-replaced:{name}", 1, timeout=ttl)
+
+    def replaced(self, name):
+        return self.cache.get(f"session-replaced:{name}") is not None
+
     def release(self, lock):
         try:
             lock.release()
@@ -114,6 +129,20 @@ class DatabaseLocks:
             return cursor.rowcount == 1
 
     @staticmethod
+    def mark_replaced(name, ttl):
+        # A row of its own name, which no lock takes; it goes with the expired locks (release).
+        expires = timezone.now() + timedelta(seconds=ttl)
+        SessionLock.objects.update_or_create(
+            name=lock_name(f"replaced:{name}"), defaults={"expires": expires}
+        )
+
+    @staticmethod
+    def replaced(name):
+        return SessionLock.objects.filter(
+            name=lock_name(f"replaced:{name}"), expires__gt=timezone.now()
+        ).exists()
+
+    @staticmethod
     def release(handle):
         name, token = handle
         try:
@@ -144,6 +173,11 @@ def lock_statements():
 STORES = {"redis": RedisLocks, "database": DatabaseLocks}
 
 
+def may_change_session(request):
+    """Whether this request may change its session, and so holds the session's lock (if it has one)."""
+    return request.method not in SAFE_METHODS or settings.SESSION_SAVE_EVERY_REQUEST
+
+
 def session_busy():
     """Rendered without the request, like the 503 page: the session was not read and must not be."""
     response = HttpResponse(loader.render_to_string("409.html"), status=409)
@@ -159,15 +193,22 @@ def session_lock(get_response):
 
     def middleware(request):
         cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        writes = request.method not in SAFE_METHODS or settings.SESSION_SAVE_EVERY_REQUEST
-        if not (cookie and writes):  # no session yet: nothing another request could overwrite
+        if not (
+            cookie and may_change_session(request)
+        ):  # no session yet: nothing another request could overwrite
             return get_response(request)
         name = lock_name(cookie)
         held = store.acquire(name, settings.SHOP_SESSION_LOCK_TTL, settings.SHOP_SESSION_LOCK_WAIT)
         if held is None:
             return session_busy()
         try:
-            return get_response(request)  # SessionMiddleware has saved the session when this returns
+            if store.replaced(name):
+                return session_busy()
+            response = get_response(request)  # SessionMiddleware has saved the session when this returns
+            session = getattr(request, "session", None)
+            if session is not None and session.session_key != cookie:
+                store.mark_replaced(name, settings.SHOP_SESSION_LOCK_TTL + settings.SHOP_SESSION_LOCK_WAIT)
+            return response
         finally:
             store.release(held)
 

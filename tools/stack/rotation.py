@@ -30,7 +30,7 @@ class Rotation:
                     raise StackError("the stack is stopping")
                 target.restarting = True
             try:
-                self._rotate(target, serving=False)
+                self._drain(target)
                 old_pid = target.pid
                 target.child.stop()
                 target.update_env(env)
@@ -44,6 +44,28 @@ class Rotation:
                     self._rotate(target, serving=True)
         return f"Restarted {', '.join(target.name for target in targets)}."
 
+    def _drain(self, target):
+        """Take ``target`` out of nginx's rotation once another server answers and is in it, so nginx
+        keeps a live server. One killed a moment before (starting again), paused, or out of rotation
+        because it cannot reach its stores does not count: with only ``target`` and it, nginx would
+        answer 502 until ``target`` is back. The flags are read and set under the nginx lock, which
+        the readiness check decides under too, so it cannot take that other server out meanwhile
+        (with ``target`` draining, it keeps the last server in). A stack of one server cannot help it.
+        """
+        others = [server for server in self.servers if server is not target]
+
+        def in_rotation(server):
+            return server.ready and not (server.draining or server.restarting)
+
+        while others:
+            what = f"waiting for a server other than {target.name} to serve"
+            wait_until(lambda: any(in_rotation(s) and s.answers() for s in others), 60, what)
+            with self._nginx_lock:
+                if any(map(in_rotation, others)):
+                    self._rotate(target, serving=False)
+                    return
+        self._rotate(target, serving=False)
+
     def _rotate(self, server, serving):
         """Take ``server`` out of nginx's rotation (or put it back), and wait until nginx has.
 
@@ -53,8 +75,9 @@ class Rotation:
         each would be a 502. Out of rotation first, nothing is queued there when it stops. nginx
         reloads gracefully: its old workers finish the requests they sent before they exit.
         """
-        server.draining = not serving
-        self._reload_nginx(f"to take {server.name} {'into' if serving else 'out of'} rotation")
+        with self._nginx_lock:
+            server.draining = not serving
+            self._reload_nginx(f"to take {server.name} {'into' if serving else 'out of'} rotation")
 
     def _reload_nginx(self, why):
         """Render nginx.conf for the servers' current states; wait until no old nginx worker is left."""

@@ -100,7 +100,7 @@ class Stack(Stores, Monitoring, Rotation, Supervision, StatusReport, Faults, Man
         self.failure = None  # why the stack stopped itself, if it did
         self.stopped = threading.Event()  # set once every child is stopped
         self._lock = threading.RLock()
-        self._nginx_lock = threading.Lock()
+        self._nginx_lock = threading.RLock()  # the servers' rotation flags, and nginx.conf made of them
         self._stopping = False
         self._pid_file = None
         self._monitor = None

@@ -105,13 +105,18 @@ class Supervision:
         """Servers alive but unable to reach their stores leave nginx's rotation while others can
         serve; when none can (the store every server shares is down), all stay and say 503."""
         candidates = [s for s in self.servers if s.serving and not s.restarting and not s.draining]
-        ready = {server.name for server in candidates if server.is_ready()} or {s.name for s in candidates}
-        changed = [server for server in candidates if (server.name in ready) != server.ready]
-        for server in changed:
-            server.ready = server.name in ready
-            self.say(
-                f"{server.name} {'reaches its stores again' if server.ready else 'cannot reach its stores'}: "
-                f"{'back in' if server.ready else 'out of'} nginx's rotation"
-            )
-        if changed and not self._stopping:
-            self._reload_nginx("to follow the servers' readiness")
+        reach = {server.name for server in candidates if server.is_ready()}
+        # Decided on the flags as they are now, under the lock restart() drains a server under: one
+        # it took out while /readyz was asked must not leave the others all out.
+        with self._nginx_lock:
+            candidates = [s for s in candidates if not (s.restarting or s.draining)]
+            ready = (reach & {s.name for s in candidates}) or {s.name for s in candidates}
+            changed = [server for server in candidates if (server.name in ready) != server.ready]
+            for server in changed:
+                server.ready = server.name in ready
+                news = (
+                    "reaches its stores again: back in" if server.ready else "cannot reach its stores: out of"
+                )
+                self.say(f"{server.name} {news} nginx's rotation")
+            if changed and not self._stopping:
+                self._reload_nginx("to follow the servers' readiness")

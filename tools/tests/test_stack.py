@@ -92,3 +92,31 @@ def test_restarting_a_server_while_nginx_keeps_serving(stack):
     assert server.pid != old_pid
     assert len(statuses) > 10
     assert set(statuses) == {200}
+
+
+@pytest.mark.parametrize(
+    "stack", [{"profile": "db", "servers": 2, "workers": 1, "private": True}], indirect=True
+)
+def test_a_restart_waits_for_the_other_server_before_draining_one(stack):
+    """Issue 19: server1 is killed, and a restart of server2 is asked for a moment later (a rolling
+    restart meeting a crash). Draining server2 while server1 was still starting left nginx no live
+    server: every request answered 502 for a second or two. The restart waits for server1 instead."""
+    statuses, done = [], threading.Event()
+
+    def keep_asking():
+        browser = Browser(stack.url)
+        while not done.is_set():
+            statuses.append(browser.get("/lab/probe").status_code)
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        wait_until(lambda: len(statuses) > 5, 30, "waiting for the first answers")
+        stack.kill("server1")
+        stack.restart("server2")
+        asked = len(statuses)
+        wait_until(lambda: len(statuses) > asked + 5, 30, "waiting for answers after the restart")
+    finally:
+        done.set()
+        asker.join()
+    assert set(statuses) == {200}, sorted(set(statuses))

@@ -48,7 +48,9 @@ def test_login_cycles_the_session_key_so_a_planted_one_is_worthless(engine, user
 
 
 @pytest.mark.django_db
-def test_secret_key_rotation_keeps_sessions_only_with_the_old_key_as_a_fallback(engine, user, settings):
+def test_secret_key_rotation_keeps_sessions_only_with_the_old_key_as_a_fallback(
+    engine, user, settings, product
+):
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = OLD_KEY, []
     browsers = []
     for _ in range(2):
@@ -56,10 +58,48 @@ def test_secret_key_rotation_keeps_sessions_only_with_the_old_key_as_a_fallback(
         assert browser.login(username=user.username, password=PASSWORD)
         browsers.append(browser)
     rotated, broken = browsers
+    cookie = rotated.cookies["sessionid"].value
 
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [OLD_KEY]
     assert probe(rotated)["authenticated"] is True
-    assert probe(rotated)["authenticated"] is True  # re-signed with the new key meanwhile...
+    assert rotated.post(f"/cart/add/{product.pk}/", {"quantity": 1}).status_code == 302
+    if engine != "signed_cookies":  # there the cookie is the session, signed anew by every save
+        assert (
+            rotated.cookies["sessionid"].value == cookie
+        )  # the same session key (middleware.Authentication)
+    assert probe(rotated)["authenticated"] is True  # the write re-signed it with the new key...
     settings.SECRET_KEY_FALLBACKS = []
     assert probe(rotated)["authenticated"] is True  # ...so the old key can then be dropped
     assert probe(broken)["authenticated"] is False  # never seen during the rotation: logged out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("engine", ["db", "file", "cache", "cached_db"], indirect=True)
+def test_two_tabs_adding_during_a_rotation_keep_both_lines_and_the_login(
+    engine, user, settings, make_product
+):
+    """Issue 19: two tabs of a shopper signed in before a rotation post "add" at the same moment,
+    with the cookie the browser holds, to a server that signs with the new key. The per-session lock
+    runs the two requests one after the other, in this order: the first finds a login hash that
+    only the old key verifies, the second has waited for the lock with the same cookie.
+
+    Django's get_user re-keys such a session (cycle_key: the data under a new key, the old key
+    deleted), so the second request found no session under its cookie: an anonymous new one took
+    its line and its cookie, which the browser keeps as the last one set. The shopper was signed
+    out and the first tab's acknowledged line was gone."""
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = OLD_KEY, []
+    browser = Client()
+    assert browser.login(username=user.username, password=PASSWORD)
+    cookie = browser.cookies["sessionid"].value
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = NEW_KEY, [OLD_KEY]
+
+    answers = [
+        with_cookie(Client(), cookie).post(f"/cart/add/{make_product().pk}/", {"quantity": 1}) for _ in "ab"
+    ]
+    assert [answer.status_code for answer in answers] == [302, 302]
+    for answer in answers:  # the browser keeps the last cookie set
+        if "sessionid" in answer.cookies:
+            cookie = answer.cookies["sessionid"].value
+    assert probe(with_cookie(Client(), cookie)) | {"authenticated": True, "cart_items": 2} == probe(
+        with_cookie(Client(), cookie)
+    )

@@ -125,3 +125,25 @@ def test_redis_down_is_the_503_page_not_a_500(db, settings, make_product):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "Sessions temporarily unavailable" in response.content.decode()
+
+
+def test_a_write_sent_before_another_tab_signed_in_is_refused_not_made_anonymous(store, shopper, user):
+    """Two tabs: one signs in, which gives the session a new key; the other's add was sent with the
+    old cookie and waited for the lock meanwhile. It found no session under that cookie, started an
+    anonymous one and set its cookie, which the browser keeps as the last one set: signed out, the
+    cart gone. Now it is refused with a 409 and changes nothing; sent again, with the new cookie, it
+    lands in the signed-in session."""
+    other_tab = Client()
+    other_tab.cookies["sessionid"] = shopper.cookie
+    login = shopper.post("/accounts/login/", {"username": user.username, "password": "correct-horse-battery"})
+    assert login.status_code == 302 and shopper.cookies["sessionid"].value != shopper.cookie
+
+    answer = other_tab.post(f"/cart/add/{shopper.other.pk}/", {"quantity": 1})
+    assert answer.status_code == 409 and answer["Retry-After"] == "1"
+    assert "sessionid" not in answer.cookies
+    assert (
+        shopper.get("/lab/probe").json() | {"authenticated": True, "cart_items": 1}
+        == shopper.get("/lab/probe").json()
+    )
+    assert shopper.post(f"/cart/add/{shopper.other.pk}/", {"quantity": 1}).status_code == 302
+    assert cart_items(shopper) == 2
