@@ -220,8 +220,8 @@ class MeasuredLocks:
         LOCK_SECONDS.labels(self.kind).observe(time.perf_counter() - started)
         return held
 
-    def release(self, held):
-        self.store.release(held)
+    def __getattr__(self, name):  # release, and the re-key marks: the store's own
+        return getattr(self.store, name)
 
 
 def replica_wait(result):

@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from conftest import require_binary
+from shop.core.profiles import profile
 from tools.soak.faults import supported
 from tools.soak.run import Options
 
@@ -51,7 +52,7 @@ def verdicts(report):
     ids=["db", "cache-sentinel"],
 )
 def test_a_quick_seeded_soak_loses_nothing_acknowledged(tmp_path, shape, seed):
-    if shape["profile"] == "cache":
+    if profile(shape["profile"]).needs_redis:
         require_binary("redis-server")
     args = [f"--{name}={value}" for name, value in shape.items()]
     status, printed, report, html = soak(tmp_path, *args, *QUICK, "--seed", str(seed))

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from conftest import manage
 from shop.accounts.management.commands.demo_users import DEMO_USERS
+from shop.core.profiles import REGISTRY
 from tools.client import PRODUCT_LINK, Browser
 from tools.stack.children import free_ports, port_is_listening, wait_until
 
@@ -90,7 +91,7 @@ def test_runserver_serves_every_page_with_its_css_after_make_setup(
         DJANGO_SETTINGS_MODULE=f"config.settings.{profile}",
         STATIC_ROOT=str(tmp_path / "never-collected"),
     )
-    if profile == "cache":
+    if REGISTRY[profile].needs_redis:
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     (port,) = free_ports(1)
     argv = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
