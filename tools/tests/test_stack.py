@@ -1,5 +1,6 @@
 """Through the real nginx: balancing, static files, request ids, a crash and a restart."""
 
+import contextlib
 import threading
 
 import pytest
@@ -72,9 +73,9 @@ def test_one_request_id_in_the_response_nginx_log_and_gunicorn_log(stack):
     )
 
 
-def test_restarting_a_server_while_nginx_keeps_serving(stack):
-    server = stack.server("server1")
-    old_pid = server.pid
+@contextlib.contextmanager
+def asking(stack):
+    """A client asking /lab/probe over and over in a thread of its own: the statuses, as they come."""
     statuses, done = [], threading.Event()
 
     def keep_asking():
@@ -85,10 +86,17 @@ def test_restarting_a_server_while_nginx_keeps_serving(stack):
     asker = threading.Thread(target=keep_asking)
     asker.start()
     try:
-        stack.restart("server1")  # here, in the main thread, which outlives the server
+        yield statuses
     finally:
         done.set()
         asker.join()
+
+
+def test_restarting_a_server_while_nginx_keeps_serving(stack):
+    server = stack.server("server1")
+    old_pid = server.pid
+    with asking(stack) as statuses:
+        stack.restart("server1")  # here, in the main thread, which outlives the server
     assert server.pid != old_pid
     assert len(statuses) > 10
     assert set(statuses) == {200}
@@ -101,22 +109,10 @@ def test_a_restart_waits_for_the_other_server_before_draining_one(stack):
     """Issue 19: server1 is killed, and a restart of server2 is asked for a moment later (a rolling
     restart meeting a crash). Draining server2 while server1 was still starting left nginx no live
     server: every request answered 502 for a second or two. The restart waits for server1 instead."""
-    statuses, done = [], threading.Event()
-
-    def keep_asking():
-        browser = Browser(stack.url)
-        while not done.is_set():
-            statuses.append(browser.get("/lab/probe").status_code)
-
-    asker = threading.Thread(target=keep_asking)
-    asker.start()
-    try:
+    with asking(stack) as statuses:
         wait_until(lambda: len(statuses) > 5, 30, "waiting for the first answers")
         stack.kill("server1")
         stack.restart("server2")
         asked = len(statuses)
         wait_until(lambda: len(statuses) > asked + 5, 30, "waiting for answers after the restart")
-    finally:
-        done.set()
-        asker.join()
     assert set(statuses) == {200}, sorted(set(statuses))
