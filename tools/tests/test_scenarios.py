@@ -119,7 +119,9 @@ def test_a_live_switch_keeps_every_session_and_a_restart_with_the_new_profile_do
     failures = [step for shopper in outcome.details["two_phase"]["shoppers"] for step in shopper["failures"]]
     assert {name: two_phase[name] for name in LOST} == dict.fromkeys(LOST, 0), failures
     assert naive["logouts"] == naive["shoppers"] == 3, naive
-    assert naive["lines_lost"] >= 9, naive  # each shopper had at least its first three lines
+    # Lines the shoppers were told they had are gone. How many is timing: a shopper signed out shops
+    # on, and each of its "remove the oldest line" steps takes a lost line off what it was told.
+    assert naive["lines_lost"] > 0, naive
     assert stack.profile == "db" and {p for p, _ in every_server(stack).values()} == {"db"}
 
 
