@@ -48,9 +48,11 @@ run: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
-# pytest-xdist runs one worker per core: a stack test mostly waits on its servers, so two cores
-# run two of them at once. The tests of one stack stay in one worker (conftest.py).
-PYTEST_PARALLEL := -n auto --dist loadgroup
+# pytest-xdist runs one worker more than the machine has cores: a stack test mostly waits on its
+# servers (measured with two workers on two cores: 1.4 cores busy). The tests of one stack stay in
+# one worker (conftest.py).
+TEST_WORKERS ?= $(shell expr $$(nproc) + 1)
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 
 test: setup lint
 	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
