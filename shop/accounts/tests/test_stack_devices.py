@@ -10,6 +10,7 @@ import secrets
 import pytest
 from django.conf import settings
 
+from shop.core.profiles import REGISTRY
 from tools.client import Browser
 
 pytestmark = pytest.mark.stack
@@ -52,7 +53,7 @@ def who_on_each_server(browser, times=3):
     return {(p["server"], p["authenticated"], p["username"]) for p in (browser.probe() for _ in range(times))}
 
 
-@pytest.mark.parametrize("stack", ["db", "cache", "cached_db", "file", "signed_cookies"], indirect=True)
+@pytest.mark.parametrize("stack", [p.name for p in REGISTRY.values() if p.across_servers], indirect=True)
 def test_two_sessions_see_each_other_and_one_signs_the_other_out_alone(stack):
     username, laptop = sign_up(stack)
     phone = log_in(stack, username, PHONE, source="127.0.0.5")

@@ -25,8 +25,7 @@ pytestmark = pytest.mark.stack
 
 # A restart is one event for every cookie profile (no server holds their sessions, and both engines
 # are Django's signed-cookie one underneath): the first stands for the others, about 20 s each.
-COOKIE_PROFILES = [name for name, p in REGISTRY.items() if p.in_cookie]
-SHARED_PROFILES = [name for name, p in REGISTRY.items() if p.across_hosts and name not in COOKIE_PROFILES[1:]]
+SHARED_PROFILES = [name for name, p in REGISTRY.items() if p.across_hosts]
 LOAD_SECONDS = 60  # upper bound of any load loop; the tests stop it much sooner
 LOAD_ITERATIONS = 400
 CUT = 0  # the status of a response that stopped mid-body
