@@ -17,9 +17,11 @@ import time
 import pytest
 from django.conf import settings
 
+from conftest import in_full_health
 from shop.core.profiles import REGISTRY
 from shop.core.tests.stack_helpers import logged_in, new_product, sql, stock
 from tools.client import CHECKOUT_TOKEN, CSRF_FIELD, TRANSPORT_ERRORS, Browser, served_by
+from tools.stack.children import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -288,6 +290,8 @@ def test_redis_down_is_a_503_and_the_stack_recovers_by_itself(stack):
     # The same cookie, the same login and cart, on every server: Redis kept them in its append-only
     # file (and under cached_db the database has them too).
     assert stack.failure is None
+    # The servers whose /readyz failed meanwhile come back into nginx's rotation one by one.
+    wait_until(lambda: in_full_health(stack), 20, "waiting for every server to be back in the rotation")
     assert shopper.cookie(cookie_name) == cookie
     probes = [shopper.probe() for _ in range(3 * len(stack.servers))]
     assert {p["server"] for p in probes} == {s.name for s in stack.servers}
