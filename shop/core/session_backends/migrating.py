@@ -97,9 +97,12 @@ class Fallbacks:
             metrics.fallback_read(found)
             if found:
                 self._moved_from = Found(store, key)
-                # A cookie session is no key for a server-side store: saving it there makes one.
-                if isinstance(store, SignedCookieStore) and not isinstance(self, SignedCookieStore):
-                    self._session_key = None
+                # The primary's miss forgot the key (Django's engines do): a server-side session
+                # keeps it, so that another tab's request with this cookie, waiting for the
+                # session's lock, finds the session after the move. A cookie session is no key for
+                # a server-side store: saving it there makes one.
+                to_server_side = isinstance(store, SignedCookieStore) and not isinstance(self, SignedCookieStore)
+                self._session_key = None if to_server_side else key
                 self.modified = True  # saved at the end of this request: the move
                 return found
         return data
