@@ -83,7 +83,7 @@ def process_group(pgid):
     return sorted(pids)
 
 
-def wait_until(ready, timeout, what, child=None, interval=0.1):
+def wait_until(ready, timeout, what, child=None, interval=0.02):
     """Poll ``ready()`` until true and return the seconds it took; fail early if ``child`` exits
     while we wait, and with ``what`` in the message after ``timeout`` seconds."""
     started = time.monotonic()

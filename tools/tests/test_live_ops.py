@@ -11,7 +11,7 @@ from tools.experiments.live_ops import Shopping, every_server
 
 pytestmark = pytest.mark.stack
 
-STACK = {"profile": "db", "servers": 3, "workers": 1, "private": True}  # switched and rotated
+STACK = {"profile": "db", "servers": 2, "workers": 1, "private": True}  # switched and rotated
 
 
 @pytest.fixture

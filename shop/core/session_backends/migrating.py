@@ -101,8 +101,8 @@ class Fallbacks:
                 # keeps it, so that another tab's request with this cookie, waiting for the
                 # session's lock, finds the session after the move. A cookie session is no key for
                 # a server-side store: saving it there makes one.
-                to_server_side = isinstance(store, SignedCookieStore) and not isinstance(self, SignedCookieStore)
-                self._session_key = None if to_server_side else key
+                server_side = not isinstance(self, SignedCookieStore)
+                self._session_key = None if server_side and in_cookie(key) else key
                 self.modified = True  # saved at the end of this request: the move
                 return found
         return data
