@@ -15,23 +15,28 @@ from .children import Child, wait_until
 GUNICORN_CONFIG = settings.BASE_DIR / "config" / "gunicorn.conf.py"
 
 
-def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b"ok"):
-    """True when whoever listens on ``address:port`` answers ``GET /healthz`` with 200 ``ok``;
-    over HTTPS, trusting ``certificate``, when one is given."""
+def get(port, path, certificate=None, address="127.0.0.1", timeout=2):
+    """(status, body) of ``GET path`` from whoever listens on ``address:port``, None without an
+    answer; over HTTPS, trusting ``certificate``, when one is given."""
     if certificate:
         context = ssl.create_default_context(cafile=certificate)
-        connection = http.client.HTTPSConnection(address, port, timeout=2, context=context)
+        connection = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
     else:
-        connection = http.client.HTTPConnection(address, port, timeout=2)
+        connection = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         # A host's own address is not in ALLOWED_HOSTS: ask by the name nginx passes on.
         connection.request("GET", path, headers={"Host": "127.0.0.1"})
         response = connection.getresponse()
-        return response.status == 200 and response.read() == body
-    except OSError:
-        return False
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException):  # refused, timed out, cut off mid-answer
+        return None
     finally:
         connection.close()
+
+
+def healthz(port, certificate=None, address="127.0.0.1", path="/healthz", body=b"ok"):
+    """True when whoever listens on ``address:port`` answers ``GET /healthz`` with 200 ``ok``."""
+    return get(port, path, certificate, address) == (200, body)
 
 
 class Server:
