@@ -123,16 +123,34 @@ def _number(value):
     return f"{value:g}"
 
 
-def render_svg(title, unit, series, start, end, step=STEP):
+@dataclass(frozen=True)
+class Frame:
+    """Where a chart draws: the SVG's width and the plot's left and right edges (the values' labels
+    stand left of it). The soak's report gives its timeline's, so that the two share one time axis."""
+
+    width: int = WIDTH
+    left: int = LEFT
+    right: int = WIDTH - 10
+
+
+def minutes_ago(start, end):
+    """The lab's time axis: how long ago, at both ends and in the middle."""
+    minutes = (end - start) / 60
+    return [(start, f"-{minutes:g} min"), ((start + end) / 2, f"-{minutes / 2:g} min"), (end, "now")]
+
+
+def render_svg(title, unit, series, start, end, step=STEP, frame=Frame(), ticks=None, bands=()):
     """An SVG line chart of ``series`` ([(legend, [(t, value), ...])]) over [start, end]. A gap of
-    more than two steps (no sample: Prometheus could not scrape) breaks the line."""
+    more than two steps (no sample: Prometheus could not scrape) breaks the line. ``ticks`` label
+    the time axis ([(t, label)]; default ``minutes_ago``); ``bands`` shade stretches of time behind
+    the lines ([(from, to, colour, title)])."""
     finite = [(t, v) for _, points in series for t, v in points if math.isfinite(v)]
     top = nice_ceiling(max((v for _, v in finite), default=0))
     bottom = TOP + PLOT_HEIGHT
-    right = WIDTH - 10
+    left, right = frame.left, frame.right
 
     def x(t):
-        return LEFT + (t - start) / (end - start) * (right - LEFT)
+        return left + (t - start) / (end - start) * (right - left)
 
     def y(v):
         return bottom - v / top * PLOT_HEIGHT
@@ -140,29 +158,36 @@ def render_svg(title, unit, series, start, end, step=STEP):
     rows = math.ceil(len(series) / 4) if series else 1
     height = bottom + 24 + rows * LEGEND_ROW
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
-        f'<line x1="{LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#888"/>',
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{bottom}" stroke="#888"/>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 {frame.width} {height}" '
+        f'width="{frame.width}" height="{height}" role="img" aria-label="{escape(title)}">',
+    ]
+    for since, until, colour, band_title in bands:
+        parts.append(
+            f'<rect x="{x(since):.1f}" y="{TOP}" width="{max(x(until) - x(since), 1.2):.1f}" '
+            f'height="{PLOT_HEIGHT}" fill="{colour}" opacity="0.55">'
+            f"<title>{escape(band_title)}</title></rect>"
+        )
+    parts += [
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#888"/>',
+        f'<line x1="{left}" y1="{TOP}" x2="{left}" y2="{bottom}" stroke="#888"/>',
     ]
     for fraction in (0, 0.5, 1):
         value, at = top * fraction, y(top * fraction)
         parts.append(
-            f'<text x="{LEFT - 4}" y="{at + 4:.1f}" text-anchor="end" font-size="11">{_number(value)}</text>'
+            f'<text x="{left - 4}" y="{at + 4:.1f}" text-anchor="end" font-size="11">{_number(value)}</text>'
         )
         if fraction:
-            parts.append(f'<line x1="{LEFT}" y1="{at:.1f}" x2="{right}" y2="{at:.1f}" stroke="#ddd"/>')
-    minutes = (end - start) / 60
-    for fraction, label in ((0, f"-{minutes:g} min"), (0.5, f"-{minutes / 2:g} min"), (1, "now")):
-        anchor = ("start", "middle", "end")[int(fraction * 2)]
+            parts.append(f'<line x1="{left}" y1="{at:.1f}" x2="{right}" y2="{at:.1f}" stroke="#ddd"/>')
+    for t, label in minutes_ago(start, end) if ticks is None else ticks:
+        anchor = "start" if t == start else "end" if t == end else "middle"
         parts.append(
-            f'<text x="{LEFT + fraction * (right - LEFT):.1f}" y="{bottom + 14}" text-anchor="{anchor}" '
-            f'font-size="11">{label}</text>'
+            f'<text x="{x(t):.1f}" y="{bottom + 14}" text-anchor="{anchor}" font-size="11">'
+            f"{escape(label)}</text>"
         )
-    parts.append(f'<text x="{LEFT + 4}" y="{TOP + 10}" font-size="11" fill="#666">{escape(unit)}</text>')
+    parts.append(f'<text x="{left + 4}" y="{TOP + 10}" font-size="11" fill="#666">{escape(unit)}</text>')
     if not finite:
         parts.append(
-            f'<text x="{(LEFT + right) / 2}" y="{TOP + PLOT_HEIGHT / 2}" text-anchor="middle" '
+            f'<text x="{(left + right) / 2}" y="{TOP + PLOT_HEIGHT / 2}" text-anchor="middle" '
             'font-size="13" fill="#666">none in these minutes</text>'
         )
     for index, (legend, points) in enumerate(series):
@@ -173,7 +198,7 @@ def render_svg(title, unit, series, start, end, step=STEP):
                 f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coordinates}"/>'
             )
         row, column = divmod(index, 4)
-        lx, ly = LEFT + column * 125, bottom + 30 + row * LEGEND_ROW
+        lx, ly = left + column * 125, bottom + 30 + row * LEGEND_ROW
         parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{lx + 14}" y="{ly}" font-size="12">{escape(legend)}</text>')
     parts.append("</svg>")
