@@ -16,6 +16,9 @@ One JSON document (``FORMAT``), the first part of ``results/soak-<time>.json``::
               "path": "/cart/add/12/", "start": 0.52, "end": 0.61, "status": 302,
               "location": "/cart/", "server": "server2", "retry_after": null,
               "product": 12, "quantity": 2}, ...],
+     "metrics": {"every": 1.0, "samples": [{"t": 0.01, "servers": {"server1": {"requests": 14,
+                 "unavailable": {"redis": 2}, "lock_waits": 3, "lock_timeouts": 0,
+                 "store": {"load": {"0.0005": 9, ..., "+Inf": 12}, "save": {...}}}, ...}}, ...]},
      "incidents": [], "aborted": "why the soak stopped early (only then)"}
 
 Times are seconds since the shoppers started (one monotonic clock); a fault is ``healed`` when
@@ -26,6 +29,11 @@ an ``end_device``) and what its answer showed: ``user`` (the signed-in username 
 null for anonymous; only on answers that show it), ``lines`` (the cart page's {product id:
 quantity}), ``orders`` (the order ids of the order list) and ``stock`` (a product page's stock).
 A phone is a browser of its own (``s1-phone2``): a new one, without cookies, each time.
+
+``metrics`` holds what each server's own ``/metrics`` said, read once a second (``series.py``): its
+counters as they stood (requests, 503s by cause, session-lock waits and 409s, summed over the other
+labels) and the session store's latency histogram by operation (cumulative counts by bucket bound);
+a server that did not answer is missing from that sample. A history from before has none.
 
 ``outcome`` is the one reading of an answer that the shoppers and the checker share.
 """

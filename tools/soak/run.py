@@ -26,6 +26,7 @@ from .database import snapshot
 from .faults import KINDS, left_out, supported, whole
 from .history import History
 from .schedule import plan
+from .series import sample
 from .shoppers import SoakShopper
 
 RESULTS_DIR = settings.SHOP_LAB_RESULTS_DIR
@@ -125,6 +126,10 @@ class Soak:
         self.stacks.append(stack.describe())
         return stack
 
+    def servers(self):
+        """The stack's servers now (the stop_start fault starts a new stack)."""
+        return self.stack.servers
+
     def stop_and_start(self, hold):
         """The stop_start fault: the whole stack stopped, and started again on the same port from
         the same run folder (its key, Redis data and database), so shoppers keep their cookies."""
@@ -189,12 +194,13 @@ class Soak:
         stop, done = threading.Event(), threading.Event()
         threads = [threading.Thread(target=s.shop, args=(stop,), name=s.name) for s in shoppers]
         threads.append(threading.Thread(target=self.watch_healing, args=(history, done), name="healing"))
+        threads.append(threading.Thread(target=sample, args=(history, self.servers, done), name="metrics"))
         for thread in threads:
             thread.start()
         try:
             self.run_faults(history, planned)
             stop.set()
-            self.last_look(history, shoppers, threads[:-1])
+            self.last_look(history, shoppers, threads[: len(shoppers)])
         except SoakAborted as error:
             history.meta["aborted"] = str(error)
             self.say(f"ABORTED: {error}")
