@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 
 from django.template.loader import render_to_string
 
+from shop.lab.graphs import Frame, render_svg
+
 from .checker import failed, totals
 from .history import DONE, REFUSED, outcome, unavailable
+from .series import series
 
 LATEST_HTML = "soak-latest.html"  # what /lab/soak/ serves
 LEFT, WIDTH = 70, 1000  # the timeline's lane labels, and its plot's width in pixels
@@ -78,22 +81,31 @@ class Scale:
         return max(round((end - start) / self.seconds * WIDTH, 1), 1.2)
 
 
-def fault_bands(history, scale):
-    bands = []
+def fault_spans(history):
+    """Each fault from its start until the stack was whole again: (start, end, colour, title)."""
     for k, fault in enumerate(history["faults"]):
         end = max(fault["end"] or fault["start"], fault["healed"] or 0)
         title = f"{fault['kind']} {fault['target'] or ''} at {fault['start']:.1f} s: {fault['note']}"
-        bands.append(
-            {
-                "x": scale.x(fault["start"]),
-                "w": scale.w(fault["start"], end),
-                "color": FAULT_COLORS[k % len(FAULT_COLORS)],
-                "label": fault["kind"],
-                "label_y": 10 + (k % 3) * 9,
-                "title": title,
-            }
-        )
-    return bands
+        yield fault["start"], end, FAULT_COLORS[k % len(FAULT_COLORS)], title
+
+
+def fault_bands(history, scale):
+    return [
+        {
+            "x": scale.x(start),
+            "w": scale.w(start, end),
+            "color": colour,
+            "label": history["faults"][k]["kind"],
+            "label_y": 10 + (k % 3) * 9,
+            "title": title,
+        }
+        for k, (start, end, colour, title) in enumerate(fault_spans(history))
+    ]
+
+
+def ticks(scale):
+    """The time axis: a label every ten seconds."""
+    return [(t, f"{t} s") for t in range(0, int(scale.seconds) + 1, 10)]
 
 
 def request_marks(history, scale, lane_y):
@@ -185,11 +197,33 @@ def timeline(history, verdicts):
         "errors": errors,
         "latency": latency,
         "chart": CHART,
-        "ticks": [{"x": scale.x(t), "label": f"{t} s"} for t in range(0, int(history["seconds"]) + 1, 10)],
+        "ticks": [{"x": scale.x(t), "label": label} for t, label in ticks(scale)],
         "axis_y": height - 12,
         "left": LEFT,
         "right": LEFT + WIDTH,
     }
+
+
+def metric_panels(history):
+    """The lab's four graphs of the servers' metrics, on the timeline's time axis and with its fault
+    bands: [{"title", "svg"}], none for a history without samples."""
+    metrics = history.get("metrics", {})
+    if not metrics.get("samples"):
+        return []
+    scale = Scale(history["seconds"])
+    axis = {
+        "step": metrics["every"],
+        "frame": Frame(width=LEFT + WIDTH + 20, left=LEFT, right=LEFT + WIDTH),
+        "ticks": ticks(scale),
+        "bands": list(fault_spans(history)),
+    }
+    return [
+        {
+            "title": panel.title,
+            "svg": render_svg(panel.title, panel.unit, list(lines.items()), 0, scale.seconds, **axis),
+        }
+        for panel, lines in series(metrics["samples"])
+    ]
 
 
 def render_html(history, database, verdicts):
@@ -198,6 +232,7 @@ def render_html(history, database, verdicts):
         "verdicts": [v.as_json() for v in verdicts],
         "totals": totals(history, database),
         "timeline": timeline(history, verdicts),
+        "metrics": metric_panels(history),
         "colors": COLORS,
         "lost": failed(verdicts),
         "availability": next(v for v in verdicts if v.key == "availability").evidence,
