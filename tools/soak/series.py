@@ -96,7 +96,8 @@ def rates(samples, counters, per_server=False):
     summed = collections.defaultdict(lambda: collections.defaultdict(float))
     for t, server, key, more, seconds in increases(samples, counters):
         summed[server if per_server else key][t] += more / seconds
-    return {legend: sorted(points.items()) for legend, points in summed.items()}
+    legends = sorted(summed) if per_server else summed  # the servers by name, the keys as they came
+    return {legend: sorted(summed[legend].items()) for legend in legends}
 
 
 def quantile(q, buckets):
