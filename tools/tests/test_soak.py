@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 
 from conftest import require_binary
 from shop.core.profiles import profile
+from shop.lab.graphs import PANELS
 from tools.soak.faults import supported
 from tools.soak.run import Options
 
@@ -68,6 +69,15 @@ def test_a_quick_seeded_soak_loses_nothing_acknowledged(tmp_path, shape, seed):
     for verdict in report["verdicts"]:
         assert verdict["line"] in printed and verdict["line"] in html
     assert "<svg" in html and "<script" not in html
+    # Every server's own /metrics, read once a second through every fault, and drawn under the timeline.
+    samples = report["metrics"]["samples"]
+    readings = [(name, found) for sample in samples for name, found in sample["servers"].items()]
+    assert {name for name, _ in readings} == {"server1", "server2"}
+    assert samples[-1]["t"] > max(fault["end"] for fault in report["faults"])
+    assert max(found["requests"] for _, found in readings) > 0
+    assert any("load" in found["store"] for _, found in readings)
+    assert html.index("Timeline of the soak") < html.index(PANELS[0].title)
+    assert html.count('class="graph"') == len(PANELS) and all(panel.title in html for panel in PANELS)
 
 
 def test_without_the_lock_and_with_a_naive_switch_the_checker_finds_losses(tmp_path):

@@ -35,9 +35,10 @@ the checker reads the history and the database afterwards: acknowledged cart cha
   restarted with the other profile's settings): the checker should find losses.
 
 output: OUTPUT/soak-<time>.json (the history, the database snapshot and the verdicts) and
-  OUTPUT/soak-<time>.html (a timeline and the verdicts), copied to soak-latest.html, which
-  /lab/soak/ serves. Exit status 1 when a verdict about data fails (a lost cart change, a logout,
-  a missing or doubled order, stock not conserved), else 0.
+  OUTPUT/soak-<time>.html (a timeline; under it the lab's four graphs, from every server's /metrics
+  read once a second; the verdicts), copied to soak-latest.html, which /lab/soak/ serves. Exit
+  status 1 when a verdict about data fails (a lost cart change, a logout, a missing or doubled
+  order, stock not conserved), else 0.
 """
 
 
