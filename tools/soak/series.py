@@ -32,18 +32,18 @@ def reading(text):
     the panels do not show, the store's histogram as {operation: {le: count}}."""
     found = {"requests": 0, "unavailable": {}, "lock_waits": 0, "lock_timeouts": 0, "store": {}}
     for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            name, labels, value = sample.name, sample.labels, int(sample.value)
+        for sample in family.samples:  # the others (gauges, sums in seconds) are not read at all
+            name, labels, count = sample.name, sample.labels, sample.value
             if name == "shop_http_requests_total":
-                found["requests"] += value
+                found["requests"] += int(count)
             elif name == "shop_unavailable_responses_total":
-                _add(found["unavailable"], labels["cause"], value)
+                _add(found["unavailable"], labels["cause"], int(count))
             elif name == "shop_session_lock_waits_total":
-                found["lock_waits"] += value
+                found["lock_waits"] += int(count)
             elif name == "shop_session_lock_timeouts_total":
-                found["lock_timeouts"] += value
+                found["lock_timeouts"] += int(count)
             elif name == "shop_session_store_duration_seconds_bucket":
-                _add(found["store"].setdefault(labels["operation"], {}), labels["le"], value)
+                _add(found["store"].setdefault(labels["operation"], {}), labels["le"], int(count))
     return found
 
 

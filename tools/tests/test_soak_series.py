@@ -33,6 +33,8 @@ shop_session_store_duration_seconds_bucket{le="+Inf",operation="load",profile="f
 shop_session_store_duration_seconds_count{operation="load",profile="db"} 6.0
 # TYPE shop_logins_total counter
 shop_logins_total{result="success"} 9.0
+# TYPE shop_redis_primary_up gauge
+shop_redis_primary_up NaN
 """
 
 
