@@ -64,3 +64,38 @@ def test_a_signed_in_write_reads_and_updates_the_session_with_one_statement_each
     on_sessions = [q["sql"].split()[0] for q in queries if "django_session" in q["sql"]]
     assert on_sessions == ["SELECT", "UPDATE"]
     assert shopper_client.get("/lab/probe").json()["cart_items"] == 2
+
+
+def test_a_cached_db_read_that_missed_the_cache_never_caches_an_older_copy_than_a_write_made(
+    settings, redis_url
+):
+    """cached_db fills its cache after a miss with the row it read. A write (under the session's lock,
+    which reads do not take) that lands between that read and the fill has cached its own, newer copy:
+    the fill must not overwrite it, or every read after it serves the older cart and the next write
+    saves that (the acknowledged line is gone)."""
+    from shop.core.session_backends.cached_db import SessionStore as CachedDbStore
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url},
+    }
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    session = CachedDbStore()
+    session["cart"] = {"7": 1}
+    session.save()
+    key = session.session_key
+    session._cache.delete(session.cache_key)  # a miss: Redis lost its copy (a failover, an eviction)
+
+    reader = CachedDbStore(key)
+    read_row = reader._get_session_from_db
+
+    def row_then_another_tabs_write():
+        row = read_row()
+        writer = CachedDbStore(key)  # another tab's add, acknowledged before the read fills the cache
+        writer["cart"] = {"7": 1, "8": 1}
+        writer.save()
+        return row
+
+    reader._get_session_from_db = row_then_another_tabs_write
+    assert reader.load()["cart"] == {"7": 1}  # what the database held when it was read
+    assert CachedDbStore(key).load()["cart"] == {"7": 1, "8": 1}
