@@ -56,11 +56,15 @@ class RedisServer(Service):
         self.child = Child(name, [], console or Console(sys.stderr), host=host)
         self.follow(replica_of)
 
-    def follow(self, replica_of):
-        """From its next start, replicate the primary at ``replica_of`` (None: be a primary). The
-        status asks the Sentinels who is the primary now, so ``role`` stays what it was at start."""
+    def follow(self, replica_of, promotable=True):
+        """From its next start, replicate the primary at ``replica_of`` (None: be a primary); one not
+        ``promotable`` (replica-priority 0) is never made the primary by Sentinel. The status asks
+        the Sentinels who is the primary now, so ``role`` stays what it was at start."""
         redis_server = find_binary("redis-server", needed="for the cache and cached_db profiles")
+        self.replica_of = replica_of
         self.child.argv = [redis_server, *self.options(replica_of)]
+        if not promotable:
+            self.child.argv += ["--replica-priority", "0"]
 
     def options(self, replica_of):
         options = ["--bind", self.address, "--port", str(self.port), "--dir", str(self.folder)]
@@ -68,6 +72,22 @@ class RedisServer(Service):
         options += ["--loglevel", "warning", "--protected-mode", "no"]  # only our hosts reach it
         options += ["--repl-diskless-sync-delay", "0"]  # a replica (re)joining syncs at once
         return options + (["--replicaof", *map(str, replica_of)] if replica_of else [])
+
+    def in_sync(self):
+        """A replica holding all of its primary's data: linked to it, and neither loading nor syncing."""
+        try:
+            with self.client() as client:
+                info = client.info("replication")
+        except redis.RedisError:
+            return False
+        linked = info.get("role") == "slave" and info.get("master_link_status") == "up"
+        return linked and not info.get("master_sync_in_progress")
+
+    def make_promotable(self):
+        """Let Sentinel promote it again (Redis's default replica-priority), now and after a restart."""
+        with self.client() as client:
+            client.config_set("replica-priority", 100)
+        self.follow(self.replica_of)
 
     @property
     def url(self):

@@ -105,6 +105,7 @@ class Stack(Stores, Monitoring, Rotation, Supervision, StatusReport, Faults, Man
         self._pid_file = None
         self._monitor = None
         self._dead_since = {}  # Redis group members that died: when the monitor saw it (supervisor.py)
+        self._catching_up = set()  # Redis group members revived, not yet promotable (supervisor.py)
         self._store_ports = []  # ports kept for stores a switch of profile may start later
 
     # Starting ------------------------------------------------------------------------

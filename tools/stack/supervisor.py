@@ -54,6 +54,7 @@ class Supervision:
                 self._revive(store)
             elif failure := self._revive_group_member(store):
                 return failure
+        self._promotable_once_in_sync()
         for monitor in self.monitors:  # Prometheus or an exporter
             if monitor.child.exit_code is not None:
                 self._revive(monitor)
@@ -88,10 +89,21 @@ class Supervision:
             # As a replica of the primary they name, never as a primary of its own old data: a
             # restarted primary would serve that data (until Sentinel demotes it, seconds later),
             # and a second failover in that window could promote it, losing every write since.
-            store.follow(named.pop())
+            # Nor may Sentinel promote it before it holds the primary's data (its own is older:
+            # the others would resync from it, and acknowledged writes would be gone): it starts
+            # with replica-priority 0, and ``_promotable_once_in_sync`` lifts that.
+            store.follow(named.pop(), promotable=False)
+            self._catching_up.add(store)
         del self._dead_since[store]
         self._revive(store)
         return None
+
+    def _promotable_once_in_sync(self):
+        for store in list(self._catching_up):
+            if store.child.exit_code is None and store.in_sync():
+                store.make_promotable()
+                self._catching_up.discard(store)
+                self.say(f"{store.name} holds the primary's data: Sentinel may promote it again")
 
     def _revive(self, store):
         """Start a dead store again on its port, with the data in its folder (Redis's append-only

@@ -67,6 +67,13 @@ def test_a_killed_redis_primary_is_replaced_and_the_shopper_keeps_login_and_cart
     assert shopper.tally(probes).kept == 4, probes
     new_roles = {part["name"]: part["role"] for part in stack.status()["parts"]}
     assert new_roles[primary] == "redis-replica" and list(new_roles.values()).count("redis-primary") == 1
+    # Back with its old data, it was no candidate for the next failover until it held the new
+    # primary's (replica-priority 0 until then), and is one again now.
+    revived = next(store for store in stack.stores if store.name == primary)
+    promotable = lambda: revived.client().config_get("replica-priority") == {"replica-priority": "100"}  # noqa: E731
+    wait_until(promotable, 30, f"waiting for {primary} to be promotable again")
+    log = (stack.run_dir / "stack.log").read_text()
+    assert f"{primary} holds the primary's data: Sentinel may promote it again" in log
     print(f"\nsessions unavailable for {seconds:.1f} s during the failover")
 
 
