@@ -47,7 +47,8 @@ redis (--redis sentinel): a primary, two replicas and three Sentinels (on hosts 
   SESSION_REDIS_REPLICAS_ACK=1 or 0 waits for fewer), so whichever replica Sentinel
   promotes holds it; while a replica is down, session writes answer 503. A dead member is
   started again as a replica: a replica or a Sentinel at once, the primary as a replica of
-  the new one as soon as the Sentinels name it (after 30 s without one, the stack stops).
+  the new one as soon as the Sentinels name it (after 30 s without one, the stack stops);
+  until it holds the primary's data, Sentinel cannot promote it (replica-priority 0).
   The primary at stop (RUN_DIR/redis/primary) is the primary at the next start.
 
 metrics (--metrics): Prometheus (RUN_DIR/prometheus: prometheus.yml, and data/, deleted at start
