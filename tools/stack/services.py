@@ -73,6 +73,12 @@ class RedisServer(Service):
         options += ["--repl-diskless-sync-delay", "0"]  # a replica (re)joining syncs at once
         return options + (["--replicaof", *map(str, replica_of)] if replica_of else [])
 
+    def forget_data(self):
+        """Delete its data files (append-only file, snapshot): it starts empty and copies a primary's
+        whole data set."""
+        shutil.rmtree(self.folder / "appendonlydir", ignore_errors=True)
+        (self.folder / "dump.rdb").unlink(missing_ok=True)
+
     def in_sync(self):
         """A replica holding all of its primary's data: linked to it, and neither loading nor syncing."""
         try:

@@ -89,9 +89,14 @@ class Supervision:
             # As a replica of the primary they name, never as a primary of its own old data: a
             # restarted primary would serve that data (until Sentinel demotes it, seconds later),
             # and a second failover in that window could promote it, losing every write since.
-            # Nor may Sentinel promote it before it holds the primary's data (its own is older:
-            # the others would resync from it, and acknowledged writes would be gone): it starts
-            # with replica-priority 0, and ``_promotable_once_in_sync`` lifts that.
+            # It starts empty: its own data is older than the primary's, and not only by what
+            # came since it died. Killed, it lost up to a second of writes its append-only file had
+            # not yet written, and back with a replication offset past them, it would resume from
+            # that offset and never get them (a soak killing the primary every 6-10 s lost
+            # acknowledged lines so). Nor may Sentinel promote it before it holds the primary's
+            # data (the others would resync from it): it starts with replica-priority 0, and
+            # ``_promotable_once_in_sync`` lifts that.
+            store.forget_data()
             store.follow(named.pop(), promotable=False)
             self._catching_up.add(store)
         del self._dead_since[store]
