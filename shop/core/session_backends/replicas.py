@@ -15,15 +15,26 @@ from shop.core import metrics
 WAIT_MILLISECONDS = 500
 
 
-def wait_for_replicas(client, wanted, milliseconds=WAIT_MILLISECONDS):
-    """Return once ``wanted`` replicas hold this connection's writes; a store failure otherwise.
+def wait_for_replicas(client, wanted, write, milliseconds=WAIT_MILLISECONDS):
+    """Send ``write(pipeline)`` and a WAIT for ``wanted`` replicas together, on one connection of
+    ``client``; return once the replicas hold the write, a store failure otherwise.
 
-    A primary demoted by a failover between the write and the WAIT answers "WAIT cannot be used
-    with replica instances": the store is changing hands, which is a 503 like any outage, never a
-    500 (the write itself may be lost with the old primary, so it is not acknowledged).
+    Together, because WAIT counts the writes of its own connection, and redis-py sends a command
+    whose connection broke again on a new one (and its pool reconnects a connection the server
+    closed before handing it out). Sent on their own, a WAIT after the primary died with the write
+    went to the new primary on a connection that wrote nothing, and answered at once that every
+    replica had it: the write was lost and acknowledged (a soak killing the primary every 6-10 s
+    lost 13 acknowledged cart changes so). A pipeline is sent again whole: the write as well.
+
+    A primary demoted by a failover answers the write or the WAIT with an error (READONLY, "WAIT
+    cannot be used with replica instances"): the store is changing hands, which is a 503 like any
+    outage, never a 500 (the write may be lost with the old primary, so it is not acknowledged).
     """
+    pipeline = client.pipeline(transaction=False)
+    write(pipeline)
+    pipeline.wait(wanted, milliseconds)
     try:
-        acknowledged = client.wait(wanted, milliseconds)
+        *_, acknowledged = pipeline.execute()
     except ResponseError as error:
         metrics.replica_wait("demoted")
         raise RedisConnectionError(f"the session write's primary was demoted: {error}") from error
@@ -41,6 +52,12 @@ class WaitForReplicas:
         super().save(must_create)
         wanted = settings.SESSION_REDIS_REPLICAS_ACK
         if wanted:
-            # WAIT counts the writes of its own connection. A sync worker has one thread, and the
-            # pool hands out the connection released last: the one the write just used.
-            wait_for_replicas(self._cache.client.get_client(write=True), wanted)
+            # The engine's own save (Django's: existence checks, the database first for cached_db)
+            # wrote on whichever connection; the session goes out once more with its WAIT.
+            cache = self._cache.client
+            session, age = self._get_session(), self.get_expiry_age()
+            wait_for_replicas(
+                cache.get_client(write=True),
+                wanted,
+                lambda pipe: cache.set(self.cache_key, session, age, client=pipe),
+            )
