@@ -52,20 +52,25 @@ def _add(counts, key, value):
 
 
 def sample(history, servers, stop, every=EVERY):
-    """Until ``stop`` is set, every ``every`` seconds: every server's reading, into
+    """Every ``every`` seconds until ``stop`` is set, and once more then: every server's reading, into
     ``history.meta["metrics"]`` as {"every", "samples": [{"t", "servers": {name: reading}}]}.
     ``servers()`` is the stack's servers now (the stop_start fault makes a new stack)."""
     samples = []
     history.meta["metrics"] = {"every": every, "samples": samples}
-    while True:
+
+    def read():
         t, readings = history.now(), {}
         for server in servers():
             answer = get(server.port, "/metrics", address=server.address, timeout=TIMEOUT)
             if answer and answer[0] == 200:
                 readings[server.name] = reading(answer[1].decode())
         samples.append({"t": t, "servers": readings})
-        if stop.wait(max(every - (history.now() - t), 0)):
-            return
+        return t
+
+    while not stop.is_set():
+        t = read()
+        stop.wait(max(every - (history.now() - t), 0))
+    read()  # the soak is over: its last seconds are in the graphs too
 
 
 # Series ------------------------------------------------------------------------------------
