@@ -231,10 +231,7 @@ def pytest_runtest_teardown(item):
 
 def in_full_health(stack):
     """Every server serving and in nginx's rotation, as after its start."""
-    return stack.failure is None and all(
-        server.serving and server.ready and not (server.restarting or server.draining)
-        for server in stack.servers
-    )
+    return stack.in_full_health()
 
 
 @pytest.fixture(scope="session")

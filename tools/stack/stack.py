@@ -214,6 +214,16 @@ class Stack(Stores, Monitoring, Rotation, Supervision, StatusReport, Faults, Man
                 return server
         raise StackError(f"no server {which!r}; this stack has {', '.join(s.name for s in self.servers)}")
 
+    def in_full_health(self):
+        """Every server serving and in nginx's rotation, as after its start. Read under the lock the
+        rotation flags change under, which is held until nginx has followed them: a server whose
+        flag says "back in" is in nginx's rotation too."""
+        with self._nginx_lock:
+            return self.failure is None and all(
+                server.serving and server.ready and not (server.restarting or server.draining)
+                for server in self.servers
+            )
+
     def pids(self):
         """Every live process of the stack, by child name (for checks that none is left)."""
         parts = [*self.servers, *self.stores, *self.monitors]
