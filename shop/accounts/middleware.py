@@ -25,10 +25,16 @@ def anonymous_without_session(get_response):
     a catalog page that does not is the same for every visitor without a session cookie,
     which is what lets nginx serve it from its cache (docs/ARCHITECTURE.md, "Caching").
     ``login()`` later in the request still sets the user it logs in.
+
+    Only a session not read yet says so by its key: reading may leave a session that is there
+    without one until it is saved (a cookie session moving into a server-side store during a
+    switch, which ``Authentication`` reads first while SECRET_KEY_FALLBACKS are set). Asked after
+    that, such a signed-in shopper was anonymous for one request (a soak's "end this device" was sent
+    to the login page).
     """
 
     def middleware(request):
-        if request.session.session_key is None:
+        if not request.session.accessed and request.session.session_key is None:
             request.user = AnonymousUser()
         return get_response(request)
 

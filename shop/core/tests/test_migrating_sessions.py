@@ -13,12 +13,16 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 
+from shop.accounts.devices import DEVICE_SESSION_KEY
+from shop.accounts.models import Device
 from shop.core.profiles import REGISTRY
 from shop.core.session_backends import migrating
 
 ENGINES = {p.name: p.engine for p in REGISTRY.values() if p.migratable}
 PAIRS = list(itertools.permutations(ENGINES, 2))
+PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -117,6 +121,38 @@ def test_a_logout_during_the_switch_leaves_no_copy_to_come_back(stores, old, new
         if not migrating.in_cookie(key):
             for store_class in (phase1, phase2, plain(old), plain(new)):
                 assert request(store_class, key)[0] == {}, f"{key} found by {store_class.__mro__[1]}"
+
+
+COOKIE_TO_SERVER_SIDE = [
+    (old, new) for old, new in PAIRS if REGISTRY[old].in_cookie and not REGISTRY[new].in_cookie
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), COOKIE_TO_SERVER_SIDE, ids=[f"{a}-to-{b}" for a, b in COOKIE_TO_SERVER_SIDE]
+)
+def test_the_request_that_moves_a_cookie_session_is_signed_in_during_a_key_rotation(
+    stores, settings, django_user_model, old, new
+):
+    """Through the middleware: with SECRET_KEY_FALLBACKS set the user is read first, and the move
+    leaves the session without a key until it is saved. That request still serves the shopper (a
+    soak's "end this device" was sent to the login page during signed_cookies -> file)."""
+    django_user_model.objects.create_user(username="alice", password=PASSWORD)
+    settings.SESSION_ENGINE, settings.SHOP_SESSION_LOCK_STORE = ENGINES[old], "database"
+    laptop, phone = Client(), Client(HTTP_USER_AGENT="phone")
+    for client in (laptop, phone):
+        assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    phone_device = phone.session[DEVICE_SESSION_KEY]
+    settings.SESSION_ENGINE = "shop.core.session_backends.migrating"
+    settings.SESSION_PRIMARY_ENGINE, settings.SESSION_FALLBACK_ENGINES = ENGINES[new], [ENGINES[old]]
+    settings.SECRET_KEY_FALLBACKS = ["a-key-from-before-the-last-rotation-" * 2]
+    moving = Client()  # SessionMiddleware keeps the engine it started with: a server of phase 2
+    moving.cookies = laptop.cookies
+    response = moving.post(f"/accounts/sessions/{phone_device}/end/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/sessions/"
+    assert not migrating.in_cookie(moving.cookies[settings.SESSION_COOKIE_NAME].value), "not moved"
+    assert not Device.objects.filter(public_id=phone_device).exists()
 
 
 def test_a_server_writing_through_db_drops_cached_dbs_stale_copy(stores):
