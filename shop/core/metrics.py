@@ -91,7 +91,7 @@ LOCK_TIMEOUTS = Counter(
 )
 REPLICA_WAITS = Counter(
     "shop_redis_replica_waits_total",
-    "Session writes' WAIT for Redis replicas, by result (acknowledged, timeout, demoted).",
+    "Session writes' WAIT for Redis replicas, by result (acknowledged, timeout, demoted, too_few_replicas).",
     ["result"],
 )
 FALLBACK_READS = Counter(
@@ -225,7 +225,8 @@ class MeasuredLocks:
 
 
 def replica_wait(result):
-    """A session write's WAIT: ``acknowledged``, ``timeout`` (too few replicas) or ``demoted``."""
+    """A session write's WAIT: ``acknowledged``, ``timeout`` (too few replicas in time), ``demoted`` or
+    ``too_few_replicas`` (the primary refused the write)."""
     REPLICA_WAITS.labels(result).inc()
 
 

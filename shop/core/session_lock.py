@@ -65,17 +65,22 @@ class RedisLocks:
 
     def __init__(self):
         from django.core.cache import caches
-        from redis.exceptions import LockError, RedisError
+        from redis.exceptions import ConnectionError, LockError, RedisError, ResponseError
 
         # The cache the sessions live in: "default" for a profile, "sessions" on a migrating server.
         self.cache, self.release_errors = caches[settings.SESSION_CACHE_ALIAS], (LockError, RedisError)
+        self.refusals, self.unavailable = ResponseError, ConnectionError
 
     def acquire(self, name, ttl, wait):
-        # A Redis outage raises here, before the session is read: the 500 handler answers 503.
+        # A Redis outage raises here, before the session is read: the 500 handler answers 503. So
+        # does a primary that refuses writes (too few replicas in sync, or demoted by a failover).
         lock = self.cache.lock(
             f"session-lock:{name}", timeout=ttl, sleep=POLL_SECONDS, blocking_timeout=wait, thread_local=False
         )
-        return lock if lock.acquire() else None
+        try:
+            return lock if lock.acquire() else None
+        except self.refusals as error:
+            raise self.unavailable(f"the session lock's primary refused the write: {error}") from error
 
     def mark_replaced(self, name, ttl):
         self.cache.set(f"session-replaced:{name}", 1, timeout=ttl)

@@ -47,8 +47,11 @@ class RedisServer(Service):
 
     role = "redis-primary"
 
-    def __init__(self, folder, port=None, console=None, host=None, name="redis", replica_of=None):
+    def __init__(
+        self, folder, port=None, console=None, host=None, name="redis", replica_of=None, min_replicas=0
+    ):
         self.folder, self.name, self.host = Path(folder), name, host
+        self.min_replicas = min_replicas
         self.address = host.address if host else "127.0.0.1"
         self.port = port or free_ports(1)[0]
         if replica_of:
@@ -71,6 +74,17 @@ class RedisServer(Service):
         options += ["--save", "", "--appendonly", "yes", "--daemonize", "no", "--logfile", ""]
         options += ["--loglevel", "warning", "--protected-mode", "no"]  # only our hosts reach it
         options += ["--repl-diskless-sync-delay", "0"]  # a replica (re)joining syncs at once
+        if self.min_replicas:
+            # A member of a group takes a write, as its primary, only while every replica is
+            # online and acknowledged the stream within 2 s; a replica that is not in sync answers
+            # no reads. WAIT already kept the shop from acknowledging a write some replica lacked,
+            # but the write itself landed, and the next reads showed it: when Sentinel promoted
+            # another member (after a kill, or falsely, a second after the last failover, on a
+            # loaded machine), the cart went back to before it. Here the primary that lost a
+            # replica refuses at once, so no two members take writes the other never sees, and a
+            # stale connection to a member that is resyncing gets an error (a 503), not old data.
+            options += ["--min-replicas-to-write", str(self.min_replicas), "--min-replicas-max-lag", "2"]
+            options += ["--replica-serve-stale-data", "no"]
         return options + (["--replicaof", *map(str, replica_of)] if replica_of else [])
 
     def forget_data(self):

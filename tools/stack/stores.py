@@ -35,20 +35,28 @@ class Stores:
             self._start_store(redis)
             return {"REDIS_URL": redis.url}
 
-        def member(kind, name, port, primary_at=None):
+        names = [f"redis{k}" for k in (1, 2, 3)]
+        # An acknowledged session write is on every replica, so whichever one Sentinel promotes
+        # holds it. With one of two, Sentinel may promote the other (it ranks replicas by the
+        # offsets it last heard, up to a second old), and the write is gone when the one that held
+        # it resyncs from the new primary. The cost: while a replica is down, writes answer 503.
+        wanted = int(self.base_env.get("SESSION_REDIS_REPLICAS_ACK", len(names) - 1))
+
+        def member(kind, name, port, primary_at=None, **options):
             """A replica (or Sentinel) follows the primary at ``primary_at``: (address, port)."""
-            return kind(folder / name, port, self.console, self._host(name), name, primary_at)
+            return kind(folder / name, port, self.console, self._host(name), name, primary_at, **options)
+
+        def server(name, primary_at=None):
+            """As the primary, it takes a write only while the replicas a write waits for are in sync."""
+            return member(RedisServer, name, ports[names.index(name)], primary_at, min_replicas=wanted)
 
         # The primary of the last run (after a failover, not redis1) holds every write the shop
         # acknowledged: it starts as the primary with its data, and the others sync from it.
-        names = [f"redis{k}" for k in (1, 2, 3)]
         first = self._last_primary() or names[0]
-        primary = member(RedisServer, first, ports[names.index(first)])
+        primary = server(first)
         self._start_store(primary)
         primary_at = (primary.address, primary.port)
-        replicas = [
-            member(RedisServer, name, ports[k], primary_at) for k, name in enumerate(names) if name != first
-        ]
+        replicas = [server(name, primary_at) for name in names if name != first]
         for replica in replicas:
             self._start_store(replica)
         sentinels = [member(RedisSentinel, f"sentinel{k}", ports[2 + k], primary_at) for k in (1, 2, 3)]
@@ -58,11 +66,7 @@ class Stores:
         return {
             "REDIS_URL": f"redis://{RedisSentinel.SERVICE}/0",
             "REDIS_SENTINELS": ",".join(f"{s.address}:{s.port}" for s in sentinels),
-            # An acknowledged session write is on every replica, so whichever one Sentinel promotes
-            # holds it. With one of two, Sentinel may promote the other (it ranks replicas by the
-            # offsets it last heard, up to a second old), and the write is gone when the one that held
-            # it resyncs from the new primary. The cost: while a replica is down, writes answer 503.
-            "SESSION_REDIS_REPLICAS_ACK": self.base_env.get("SESSION_REDIS_REPLICAS_ACK", str(len(replicas))),
+            "SESSION_REDIS_REPLICAS_ACK": str(wanted),
         }
 
     def _last_primary(self):

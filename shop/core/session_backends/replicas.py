@@ -27,8 +27,10 @@ def wait_for_replicas(client, wanted, write, milliseconds=WAIT_MILLISECONDS):
     lost 13 acknowledged cart changes so). A pipeline is sent again whole: the write as well.
 
     A primary demoted by a failover answers the write or the WAIT with an error (READONLY, "WAIT
-    cannot be used with replica instances"): the store is changing hands, which is a 503 like any
-    outage, never a 500 (the write may be lost with the old primary, so it is not acknowledged).
+    cannot be used with replica instances"), and a group's primary with a replica out of sync
+    refuses the write (NOREPLICAS: ``min-replicas-to-write``, tools/stack/services.py): the store
+    is changing hands, which is a 503 like any outage, never a 500 (the write may be lost with the
+    old primary, so it is not acknowledged).
     """
     pipeline = client.pipeline(transaction=False)
     write(pipeline)
@@ -36,8 +38,10 @@ def wait_for_replicas(client, wanted, write, milliseconds=WAIT_MILLISECONDS):
     try:
         *_, acknowledged = pipeline.execute()
     except ResponseError as error:
-        metrics.replica_wait("demoted")
-        raise RedisConnectionError(f"the session write's primary was demoted: {error}") from error
+        refused = "NOREPLICAS" in str(error)
+        metrics.replica_wait("too_few_replicas" if refused else "demoted")
+        reason = "had too few replicas in sync" if refused else "was demoted"
+        raise RedisConnectionError(f"the session write's primary {reason}: {error}") from error
     metrics.replica_wait("acknowledged" if acknowledged >= wanted else "timeout")
     if acknowledged < wanted:
         raise RedisConnectionError(
