@@ -37,10 +37,10 @@ if any(p.on_host_disk for p in _profiles):
 
 # Per-session locks (shop/core/session_lock.py) work only if every server takes a session's lock
 # in one store, and during a switch the servers write different stores. So a migrating server
-# locks in Redis when each profile of its list that locks at all locks there (cache, cached_db,
-# with signed_cookies too), else in the database, which every migratable profile has. Both phases
-# of a switch then lock in one store; only a switch between the two kinds (cache -> db) has the
-# servers not yet restarted lock elsewhere during phase 1. The stack's next start after the old
-# store is retired goes back to the profile's own choice.
-_lock_stores = {p.lock_store for p in _profiles} - {None}
+# locks in Redis when each server-side profile of its list locks there (cache, cached_db; a cookie
+# profile locks wherever the other one does), else in the database, which every migratable profile
+# has. Both phases of a switch then lock in one store; only a switch between the two kinds (cache
+# -> db, cache -> signed_cookies) has the servers not yet restarted lock elsewhere during phase 1.
+# The stack's next start after the old store is retired goes back to the profile's own choice.
+_lock_stores = {p.lock_store for p in _profiles if not p.in_cookie}
 SHOP_SESSION_LOCK_STORE = "redis" if _lock_stores == {"redis"} else "database"

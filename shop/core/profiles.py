@@ -17,7 +17,8 @@ class Profile:
     engine: str  # SESSION_ENGINE
     where: str  # where a session lives, in a few words (the lab and the docs show it)
     # Where the per-session locks live (shop/core/session_lock.py): "redis", "database", or None
-    # where no server holds the session to lock (a cookie) or only one process does (locmem).
+    # where only one process holds the session (locmem). A cookie session is locked too (a fence
+    # between two tabs), in the database every profile has.
     lock_store: str | None
     needs_redis: bool = False  # sessions live in Redis: its default cache is the Redis one
     across_servers: bool = True  # a session one server made is read by every other server
@@ -81,14 +82,14 @@ REGISTRY = {
             "signed_cookies",
             "django.contrib.sessions.backends.signed_cookies",
             "the browser's cookie, signed with the SECRET_KEY every server shares",
-            lock_store=None,
+            lock_store="database",
             in_cookie=True,
         ),
         Profile(
             "encrypted_cookies",
             "shop.core.session_backends.encrypted_cookies",
             "the browser's cookie, encrypted with a key derived from the SECRET_KEY every server shares",
-            lock_store=None,
+            lock_store="database",
             in_cookie=True,
         ),
     )

@@ -9,11 +9,17 @@ and every request when SESSION_SAVE_EVERY_REQUEST makes every request a write.
 
 The lock lives in a store every server and worker shares, which the profile already runs and
 names in SHOP_SESSION_LOCK_STORE: Redis where the sessions live in Redis (``cache``,
-``cached_db``), the database otherwise (``db``, ``file``). There is nothing to lock where no server
-holds the session: under the cookie profiles each request carries its own copy and the browser keeps
-whichever cookie comes back last, and under ``locmem`` a session is one worker's memory, which
-serves one request at a time anyway. This module is the only place that knows; views and the
-Cart do not.
+``cached_db``), the database otherwise (``db``, ``file`` and the cookie profiles). Under ``locmem``
+a session is one worker's memory, which serves one request at a time anyway. This module is the
+only place that knows; views and the Cart do not.
+
+Under the cookie profiles no server holds the session, yet two tabs still race: each request
+carries its own copy, and the browser keeps whichever cookie comes back last, so the other tab's
+acknowledged line was gone (the soak's 57 of 1091). Every write of a cookie session replaces the
+cookie, so the mark below fences them: of two requests sent with one cookie, the second finds it
+replaced and gets the 409, and the browser sends it again with the cookie the first one set. The
+price is the database rows of the writes in flight (a cookie profile is no longer stateless on the
+servers); ``SHOP_SESSION_LOCKS=0`` shows the engine without it (the lab's scenario 7).
 
 A request that gives its session a new key or ends it (signing in or out, a password change) leaves
 a mark under the old cookie's name, kept as long as any request may still wait for that lock. A
@@ -136,16 +142,22 @@ class DatabaseLocks:
     @staticmethod
     def mark_replaced(name, ttl):
         # A row of its own name, which no lock takes; it goes with the expired locks (release).
-        expires = timezone.now() + timedelta(seconds=ttl)
-        SessionLock.objects.update_or_create(
-            name=lock_name(f"replaced:{name}"), defaults={"expires": expires}
+        mark, expires, sql = (
+            lock_name(f"replaced:{name}"),
+            expiry(timezone.now() + timedelta(seconds=ttl)),
+            lock_statements(),
         )
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql.insert, [mark, "replaced", expires])
+        except IntegrityError:  # marked before and not yet cleared: marked until later
+            with connection.cursor() as cursor:
+                cursor.execute(sql.prolong, [expires, mark])
 
     @staticmethod
     def replaced(name):
-        return SessionLock.objects.filter(
-            name=lock_name(f"replaced:{name}"), expires__gt=timezone.now()
-        ).exists()
+        found = lock_statements().expires.first([lock_name(f"replaced:{name}")])
+        return found is not None and found[0] > timezone.now()
 
     @staticmethod
     def release(handle):
@@ -171,6 +183,7 @@ def lock_statements():
         expires=Select(f"SELECT {expires} FROM {table} WHERE {name} = %s", [(SessionLock, "expires")]),  # noqa: S608
         insert=f"INSERT INTO {table} ({name}, {token}, {expires}) VALUES (%s, %s, %s)",  # noqa: S608
         take_over=f"UPDATE {table} SET {token} = %s, {expires} = %s WHERE {name} = %s AND {expires} <= %s",  # noqa: S608
+        prolong=f"UPDATE {table} SET {expires} = %s WHERE {name} = %s",  # noqa: S608
         release=f"DELETE FROM {table} WHERE ({name} = %s AND {token} = %s) OR {expires} < %s",  # noqa: S608
     )
 

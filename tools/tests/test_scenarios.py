@@ -44,17 +44,18 @@ def test_twenty_concurrent_cart_writes_of_one_session_all_survive(run, stack):
 
 
 @pytest.mark.parametrize("stack", ["signed_cookies"], indirect=True)
-def test_twenty_concurrent_signed_cookie_writes_keep_only_the_last_cookie(run, stack):
-    """The trade-off, measured rather than fixed: no server holds a signed-cookie session, so there
-    is nothing to lock. Every write is answered, each from the cookie it was sent with, and the
-    browser keeps whichever Set-Cookie arrives last: most lines are lost."""
+def test_twenty_concurrent_signed_cookie_writes_one_lands_and_the_rest_are_refused(run, stack):
+    """No server holds a signed-cookie session, and the browser keeps whichever Set-Cookie arrives
+    last: unfenced, most lines were lost, each answered with a success. The fence in the database
+    lets the first write replace the cookie and refuses the others sent with it: honest 409s, and
+    every line acknowledged is kept (a write sent after the first answer came, with its cookie, lands
+    too)."""
     outcome = run("race", stack)
-    (all_kept, trials), (kept, writes) = outcome.counts
-    assert (all_kept, trials, writes) == (0, 3, 60), outcome.line
+    (_, trials), (kept, acknowledged) = outcome.counts
+    assert trials == 3 and kept == acknowledged >= 3, outcome.line
     for trial in outcome.details["trials"]:
-        assert trial["statuses"] == {302: 20}
-        assert 1 <= trial["kept"] < 20
-    print(f"\nsigned_cookies: {kept} of {writes} concurrent cart writes kept ({outcome.line})")
+        assert set(trial["statuses"]) == {302, 409} and sum(trial["statuses"].values()) == 20
+        assert trial["kept"] == trial["statuses"][302]
 
 
 @pytest.mark.parametrize("stack", ["db"], indirect=True)

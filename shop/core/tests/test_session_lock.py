@@ -11,6 +11,7 @@ import time
 import pytest
 from django.test import Client
 
+from shop.core.profiles import profile
 from shop.core.session_lock import STORES, lock_name
 
 WAIT = 0.3
@@ -98,7 +99,7 @@ def test_with_save_every_request_reads_take_the_lock_too(store, shopper, setting
 
 @pytest.mark.parametrize("why", ["no store", "switched off"])
 def test_no_lock_where_no_server_holds_the_session_or_when_switched_off(why, settings, shopper):
-    """signed_cookies and locmem name no store (nothing to lock); SHOP_SESSION_LOCKS=0 turns it off."""
+    """locmem names no store (one process holds the session); SHOP_SESSION_LOCKS=0 turns it off."""
     assert STORES["database"]().acquire(lock_name(shopper.cookie), ttl=30, wait=0) is not None
     settings.SHOP_SESSION_LOCK_WAIT = 60  # a lock taken here would hang the test, not pass it
     if why == "switched off":
@@ -147,3 +148,26 @@ def test_a_write_sent_before_another_tab_signed_in_is_refused_not_made_anonymous
     )
     assert shopper.post(f"/cart/add/{shopper.other.pk}/", {"quantity": 1}).status_code == 302
     assert cart_items(shopper) == 2
+
+
+@pytest.mark.parametrize("engine", ["signed_cookies", "encrypted_cookies"])
+def test_two_tabs_of_a_cookie_session_the_second_is_refused_not_lost(engine, settings, db, make_product):
+    """Both tabs send the cookie they have; the browser keeps whichever new one comes back last.
+    Unfenced, the second write's cookie (its copy of the cart, without the first tab's line)
+    replaced the first's: an acknowledged line gone. Fenced, the first write marks the cookie it
+    replaced, the second is a 409 that changes nothing, and sent again with the new cookie it lands."""
+    settings.SESSION_ENGINE = profile(engine).engine
+    settings.SHOP_SESSION_LOCK_STORE = profile(engine).lock_store
+    first_tab, (kettle, mug, pan) = Client(), (make_product() for _ in range(3))
+    assert first_tab.post(f"/cart/add/{kettle.pk}/", {"quantity": 1}).status_code == 302
+    second_tab = Client()
+    second_tab.cookies["sessionid"] = first_tab.cookies["sessionid"].value
+
+    assert first_tab.post(f"/cart/add/{mug.pk}/", {"quantity": 1}).status_code == 302
+    refused = second_tab.post(f"/cart/add/{pan.pk}/", {"quantity": 1})
+    assert refused.status_code == 409 and "sessionid" not in refused.cookies
+    assert cart_items(first_tab) == 2
+
+    second_tab.cookies["sessionid"] = first_tab.cookies["sessionid"].value  # the browser's newest
+    assert second_tab.post(f"/cart/add/{pan.pk}/", {"quantity": 1}).status_code == 302
+    assert cart_items(second_tab) == 3
