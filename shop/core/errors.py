@@ -7,17 +7,28 @@ from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MasterDownError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import metrics
 
-STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
+# Down, or a member of a Redis group that cannot take this command while the group changes hands:
+# a primary demoted by a failover (READONLY), a replica whose primary is gone (MASTERDOWN), and a
+# primary with too few replicas in sync (NOREPLICAS, a plain ResponseError: store_down).
+STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError, ReadOnlyError, MasterDownError)
+
+
+def store_down(error):
+    """Whether ``error`` means the session store cannot answer now (django-redis re-raises Redis's own)."""
+    return isinstance(error, STORE_DOWN) or (
+        isinstance(error, ResponseError) and str(error).startswith("NOREPLICAS")
+    )
 
 
 @requires_csrf_token
 def server_error(request):
     """Django calls this while handling the uncaught exception, so sys.exc_info() names it."""
-    if isinstance(sys.exc_info()[1], STORE_DOWN):
+    if store_down(sys.exc_info()[1]):
         metrics.unavailable(sys.exc_info()[1])
         # Rendered without the request: the page must not touch the session again. An order
         # placed before the store failed (the session is saved last) is named, not denied.

@@ -243,7 +243,7 @@ def device_check(live):
 
 
 def unavailable(error):
-    """A 503: the cause is the store error's class name, a bounded set (errors.STORE_DOWN)."""
+    """A 503: the cause is the store error's class name, a bounded set (errors.store_down)."""
     UNAVAILABLE.labels(type(error).__name__).inc()
 
 

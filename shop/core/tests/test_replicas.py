@@ -4,9 +4,11 @@ writing what its replicas do not get, and a replica from serving what its primar
 
 import pytest
 import redis
+from django.test import Client
 
 from conftest import require_binary
 from shop.core.errors import STORE_DOWN
+from shop.core.profiles import profile
 from shop.core.session_backends.replicas import wait_for_replicas
 from shop.core.session_lock import STORES, lock_name
 from tools.stack.children import wait_until
@@ -99,6 +101,16 @@ def test_a_primary_without_every_replica_refuses_the_write_itself(primary_missin
 def test_a_session_lock_the_primary_refuses_is_a_store_failure_not_a_500(primary_missing_a_replica):
     with pytest.raises(STORE_DOWN, match="refused the write"):
         STORES["redis"]().acquire(lock_name("a-session-cookie"), ttl=10, wait=0)
+
+
+def test_a_sign_in_the_primary_refuses_is_the_503_page_not_a_500(primary_missing_a_replica, settings, user):
+    """django-redis raises Redis's own error, NOREPLICAS, from the session's save in login()."""
+    settings.SESSION_ENGINE, settings.SHOP_SESSION_LOCK_STORE = profile("cache").engine, "redis"
+    client = Client(raise_request_exception=False)
+    response = client.post(
+        "/accounts/login/", {"username": user.username, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 503 and response["Retry-After"] == "5"
 
 
 def test_a_replica_that_lost_its_primary_serves_no_stale_reads(primary_missing_a_replica):
