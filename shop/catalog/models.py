@@ -2,7 +2,8 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.urls import reverse
+
+from shop.core.cached_urls import reverse  # a URL is fixed while the process runs
 
 
 class Category(models.Model):
