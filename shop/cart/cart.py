@@ -5,14 +5,39 @@ from the database. The caps bound the session's size, so a cookie session (signe
 stays under the browser's 4096-byte cookie limit at the largest cart the shop allows.
 """
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from shop.catalog.models import Product
+from shop.core.raw_sql import Select, param, quoted
 
 CART_SESSION_KEY = "cart"
 MAX_LINES = 50
 MAX_QUANTITY = 99
+
+
+@functools.cache
+def products_statement(count):
+    """SELECT every field of the products for sale among ``count`` ids (raw_sql.py's way)."""
+    fields = [(Product, field.name) for field in Product._meta.concrete_fields]
+    columns = ", ".join(quoted(Product, name) for _, name in fields)
+    ids = ", ".join(["%s"] * count)
+    active, pk = quoted(Product, "is_active"), quoted(Product, "id")
+    # Names from the model, values as parameters: nothing of a request's is formatted into SQL.
+    sql = f"SELECT {columns} FROM {quoted(Product)} WHERE {active} = %s AND {pk} IN ({ids})"  # noqa: S608
+    return Select(sql, fields)
+
+
+def products_for_sale(ids):
+    """``Product.objects.active().in_bulk(ids)``, written out: the cart page and every cart change
+    read the cart's products, and the ORM spent most of that read building the query (3.6 of 12.8 s
+    of the cart page's profile, 300 requests). Model instances as the ORM makes them (``from_db``)."""
+    if not ids:
+        return {}
+    attnames = [field.attname for field in Product._meta.concrete_fields]
+    rows = products_statement(len(ids)).all([param(Product, "is_active", True), *ids])
+    return {product.pk: product for product in (Product.from_db("default", attnames, row) for row in rows)}
 
 
 class CartError(ValueError):
@@ -96,7 +121,7 @@ class Cart:
     def __iter__(self):
         """CartLines for the products still for sale, all loaded in one query (once)."""
         if self._loaded is None:
-            products = Product.objects.active().in_bulk([int(key) for key in self.lines])
+            products = products_for_sale([int(key) for key in self.lines])
             withdrawn = [key for key in self.lines if int(key) not in products]
             if withdrawn:
                 # Forget them, so the header count and the line cap agree with what is shown.

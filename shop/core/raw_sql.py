@@ -49,8 +49,17 @@ class Select:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._converted(row, connection)
+
+    def all(self, params, using="default"):
+        """Every row's values, converted."""
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        return [self._converted(row, connection) for row in rows]
+
+    def _converted(self, row, connection):
         values = []
         for value, (column, converters) in zip(row, self.converters(connection), strict=True):
             for convert in converters:

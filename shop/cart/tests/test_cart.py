@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from shop.cart.cart import CART_SESSION_KEY, MAX_LINES, MAX_QUANTITY, Cart, CartError
+from shop.cart.cart import CART_SESSION_KEY, MAX_LINES, MAX_QUANTITY, Cart, CartError, products_for_sale
 from shop.catalog.models import Product
 
 
@@ -232,3 +232,19 @@ def test_withdrawn_lines_are_forgotten_once_seen(cart, session_store, product, m
     list(cart)
     assert len(cart) == 1  # ...but once the lines are loaded, it agrees with them
     assert len(reloaded(cart.session)) == 1
+
+
+def test_the_cart_reads_its_products_as_the_orm_does(make_product, db):
+    """products_for_sale is Product.objects.active().in_bulk(ids), without the ORM's query building:
+    the same products, the same field values and types (a Decimal price, an aware datetime)."""
+    kept, withdrawn = make_product(price=Decimal("12.50")), make_product()
+    withdrawn.is_active = False
+    withdrawn.save()
+    ids = [kept.pk, withdrawn.pk, 10**9]
+    expected = Product.objects.active().in_bulk(ids)
+    found = products_for_sale(ids)
+    assert list(found) == list(expected) == [kept.pk]
+    for field in Product._meta.concrete_fields:
+        assert getattr(found[kept.pk], field.attname) == getattr(expected[kept.pk], field.attname)
+    assert type(found[kept.pk].price) is Decimal and found[kept.pk].created.tzinfo is not None
+    assert products_for_sale([]) == {}
