@@ -23,6 +23,7 @@ from ..stack.runner import END_OF_COMMAND, MANAGE_ALL
 from ..stack.services import RedisServer
 from .breakdown import PAGES, REQUEST
 from .report import markdown_table
+from .stages import Stage
 
 PRODUCTS = 100
 # This checkout's breakdown.py, loaded by path, so that a baseline checkout without it is measured alike.
@@ -47,6 +48,15 @@ DOC_END = "<!-- bench:in-process:end -->"
 TARGET = 3.0  # a signed-in probe within this many times /healthz
 
 
+def settings_of(name):
+    """(profile, environment) of a ``--profiles`` name: a profile, or PROFILE@SETTING for the settings
+    that change only the environment (``nolock``, ``nodevice``, ``nometrics``: what each part costs)."""
+    stage = Stage.parse(name)
+    if (stage.db, stage.redis) != ("sqlite", "single") or "GUNICORN_CMD_ARGS" in stage.env:
+        raise ValueError(f"{name}: in process, only a profile or its @nolock, @nodevice, @nometrics")
+    return stage.profile, stage.env
+
+
 def run(profiles, say, baseline=None):
     """{"started", "profiles": [one breakdown per profile]}. With ``baseline`` (another checkout of
     the shop, e.g. a ``git worktree`` of main), each profile is measured there too, right before it is
@@ -65,17 +75,19 @@ def run(profiles, say, baseline=None):
         say(f"in process: migrating and seeding a database with {PRODUCTS} products, collecting static files")
         prepare = [["migrate"], ["seed_catalog", "--products", str(PRODUCTS)], ["collectstatic", "--noinput"]]
         child(env | {"DJANGO_SETTINGS_MODULE": "config.settings.db"}, ["-c", MANAGE_ALL, json.dumps(prepare)])
-        if needing_redis(profiles):
+        if needing_redis([settings_of(name)[0] for name in profiles]):
             log = on_exit.enter_context(open(folder / "redis.log", "w"))
             redis = on_exit.enter_context(RedisServer(folder / "redis", console=Console(log)))
             env["REDIS_URL"] = redis.url
-        for profile in profiles:
-            profile_env = env | {"DJANGO_SETTINGS_MODULE": f"config.settings.{profile}"}
+        for name in profiles:
+            profile, variant = settings_of(name)
+            profile_env = env | {"DJANGO_SETTINGS_MODULE": f"config.settings.{profile}"} | variant
             if baseline:
-                say(f"in process: {profile}, baseline {baseline}")
+                say(f"in process: {name}, baseline {baseline}")
                 before = breakdown(profile_env, baseline)
-            say(f"in process: {profile}")
-            results["profiles"].append(breakdown(profile_env) | ({"baseline": before} if baseline else {}))
+            say(f"in process: {name}")
+            measured = breakdown(profile_env) | {"profile": name}
+            results["profiles"].append(measured | ({"baseline": before} if baseline else {}))
     if baseline:
         results["baseline"] = str(baseline)
     return results

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from conftest import require_binary
 from tools.bench import in_process
@@ -73,7 +73,9 @@ def test_every_stage_of_the_full_run_parses_to_its_setting(text):
 def test_in_process_breakdown_times_every_part_of_a_signed_in_request(tmp_path):
     path = tmp_path / "breakdown.json"
     out = io.StringIO()
-    call_command("bench", "--in-process", "--profiles", "signed_cookies", "--json", str(path), stdout=out)
+    call_command(
+        "bench", "--in-process", "--profiles", "signed_cookies@nometrics", "--json", str(path), stdout=out
+    )
 
     [measured] = json.loads(path.read_text())["profiles"]
     pages = measured["pages"]
@@ -87,9 +89,18 @@ def test_in_process_breakdown_times_every_part_of_a_signed_in_request(tmp_path):
     assert pages["add"]["sections_us"]["session save"] > 0
     assert pages["healthz"]["queries"] == 0 and pages["list"]["queries"] > 0
     assert "SessionMiddleware" in measured["sections"]
-    assert "| `signed_cookies` |" in out.getvalue()
+    assert all(page["sections_us"]["request_metrics"] == 0 for page in pages.values())  # SHOP_METRICS=0
+    assert "| `signed_cookies@nometrics` |" in out.getvalue()
     # --baseline: the same figures as their own baseline compare as unchanged.
     results = json.loads(path.read_text())
     results["baseline"], results["profiles"][0]["baseline"] = "elsewhere", measured
     probe = ratio(measured, "probe")
-    assert f"| `signed_cookies` | {probe:.1f}× → {probe:.1f}× (1.00) |" in in_process.markdown(results)
+    assert f"| `signed_cookies@nometrics` | {probe:.1f}× → {probe:.1f}× (1.00) |" in in_process.markdown(
+        results
+    )
+
+
+@pytest.mark.parametrize("stage", ["db@postgres", "cache@sentinel", "db@gthread", "db@nonsense"])
+def test_in_process_takes_only_the_settings_a_process_can_have(stage):
+    with pytest.raises(CommandError, match=stage):
+        call_command("bench", "--in-process", "--profiles", stage)

@@ -99,7 +99,8 @@ encrypting a cookie session costs against signing it (in this process) and db se
             action="store_true",
             help="no stack: per --profiles profile (default all), where a signed-in request's time goes "
             "in one process (each middleware, session load and save, user, Device check, view, template) for "
-            "/healthz, /lab/probe, list, product page, cart and add-to-cart; --write-docs updates its table",
+            "/healthz, /lab/probe, list, product page, cart and add-to-cart (PROFILE@nolock, @nodevice and "
+            "@nometrics too, to see what each costs); --write-docs updates its table",
         )
         add(
             "--baseline",
@@ -162,7 +163,10 @@ encrypting a cookie session costs against signing it (in this process) and db se
 
     def in_process(self, options):
         profiles = options["profiles"] or list(PROFILES)
-        unknown = [name for name in profiles if name not in PROFILES]
+        try:
+            unknown = [name for name in profiles if in_process.settings_of(name)[0] not in PROFILES]
+        except ValueError as error:
+            raise CommandError(error) from None
         if unknown:
             raise CommandError(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}")
         saved = options["from_json"]
