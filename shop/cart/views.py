@@ -1,13 +1,14 @@
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from shop.catalog.models import Product
+from shop.core.cached_urls import reverse
 
-from .cart import MAX_QUANTITY, Cart, CartError
+from .cart import MAX_QUANTITY, Cart, CartError, products_for_sale
 from .forms import CartAddForm
 
 
@@ -23,7 +24,9 @@ def cart_detail(request):
 
 @require_POST
 def cart_add(request, product_id):
-    product = get_object_or_404(Product.objects.active(), pk=product_id)
+    product = products_for_sale([product_id]).get(product_id)
+    if product is None:
+        raise Http404("No such product for sale.")
     cart = Cart(request.session)
     form = CartAddForm(request.POST)
     if form.is_valid():
@@ -33,7 +36,7 @@ def cart_add(request, product_id):
             form.add_error("quantity", str(error))
         else:
             messages.success(request, f"Your cart now holds {cart.lines[str(product.pk)]} × {product.name}.")
-            return redirect("cart:detail")
+            return HttpResponseRedirect(reverse("cart:detail"))
     # Shown where the shopper typed it: the cart page for a changed line, else the product.
     if form.cleaned_data.get("override"):
         for error in form.errors["quantity"]:
