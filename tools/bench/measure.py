@@ -30,11 +30,13 @@ def run_cells(stages, options, folder, say):
             plans.append((stage, name, path))
     for stage, name, path in plans:
         if options["warmup"] and name != "nginx":  # templates, connections and caches warm in every worker
-            run_wrk(stage.stack.url, path, options["warmup"], options["connections"])
+            run_wrk(
+                stage.stack.url, path, options["warmup"], options["connections"], stage.cookie_to_follow(name)
+            )
     runs = collections.defaultdict(list)
     for round_number in range(1, options["runs"] + 1):
         for stage, name, path in plans:
-            result = measured_run(stage.stack, path, options)
+            result = measured_run(stage.stack, path, options, stage.cookie_to_follow(name))
             runs[stage.name, name].append(result)
             say(
                 f"  {stage.name:<14} {name:<8} run {round_number}/{options['runs']} "
@@ -56,9 +58,9 @@ def ratio(numerator, denominator):
     return round(numerator / denominator, 3) if denominator else None
 
 
-def measured_run(stack, requests_file, options):
+def measured_run(stack, requests_file, options, follow=None):
     before, own, children = stack_cpu(stack), time.process_time(), children_cpu()
-    result = run_wrk(stack.url, requests_file, options["duration"], options["connections"])
+    result = run_wrk(stack.url, requests_file, options["duration"], options["connections"], follow)
     after = stack_cpu(stack)
     split = {
         "stack": sum(after[pid] - before[pid] for pid in after if pid in before),

@@ -9,23 +9,35 @@
 local requests = {}
 local position = 0
 
-function init(args)
-  local file = assert(io.open(args[1], "r"))
+-- The file's requests: {method, path, cookie ("-": none), body (nil: none)} each.
+function read_requests(path)
+  local lines = {}
+  local file = assert(io.open(path, "r"))
   for line in file:lines() do
     local method, path, cookie, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]*)$")
     assert(method, "bad request line: " .. line)
-    local headers = {}
-    if cookie ~= "-" then headers["Cookie"] = cookie end
-    if body == "-" or body == "" then
-      body = nil
-    else
-      headers["Content-Type"] = "application/x-www-form-urlencoded"
-      headers["Origin"] = wrk.scheme .. "://" .. wrk.host .. ":" .. wrk.port
-    end
-    requests[#requests + 1] = wrk.format(method, path, headers, body)
+    if body == "-" or body == "" then body = nil end
+    lines[#lines + 1] = {method = method, path = path, cookie = cookie, body = body}
   end
   file:close()
-  assert(#requests > 0, "no requests in " .. args[1])
+  assert(#lines > 0, "no requests in " .. path)
+  return lines
+end
+
+function format_request(line, cookie)
+  local headers = {}
+  if cookie ~= "-" then headers["Cookie"] = cookie end
+  if line.body then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    headers["Origin"] = wrk.scheme .. "://" .. wrk.host .. ":" .. wrk.port
+  end
+  return wrk.format(line.method, line.path, headers, line.body)
+end
+
+function init(args)
+  for _, line in ipairs(read_requests(args[1])) do
+    requests[#requests + 1] = format_request(line, line.cookie)
+  end
   -- Threads start at different points of the cycle.
   position = math.random(#requests) - 1
 end

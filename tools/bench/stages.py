@@ -11,13 +11,17 @@ import urllib.parse
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from shop.core.profiles import profile as profile_named
 
 from ..client import Shopper
 from ..stack.stack import Stack
 from .wrk import Request
 
-SHOPPERS = 4
+# One per wrk connection (--connections 12): under a cookie profile each connection writes as one
+# shopper, following the cookie its answers set (follow.lua).
+SHOPPERS = 12
 CART_LINES = 3
 # Every ratio is to "healthz" of the same stage.
 CELLS = {
@@ -114,6 +118,13 @@ class Stage:
             else:
                 requests.append(Request("GET", PATHS[cell], cookie))
         return requests
+
+    def cookie_to_follow(self, cell):
+        """The session cookie's name where wrk must send the cookie each answer set (follow.lua):
+        a cookie session's writes, which the shop refuses with a replaced cookie; else None."""
+        if cell == "add" and profile_named(self.profile).in_cookie:
+            return settings.SESSION_COOKIE_NAME
+        return None
 
     def session_check(self):
         """After the load: do the first shopper's and visitor's sessions still hold their carts?"""

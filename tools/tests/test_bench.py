@@ -3,8 +3,12 @@
 No speed is asserted: this machine is shared, and the numbers belong in docs/BENCHMARKS.md.
 """
 
+import collections
+import http.server
 import io
+import itertools
 import json
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,6 +18,7 @@ from tools.bench import in_process
 from tools.bench.breakdown import PAGES
 from tools.bench.in_process import ratio
 from tools.bench.stages import PROFILE_CELLS, Stage
+from tools.bench.wrk import Request, run_wrk
 from tools.management.commands.bench import FULL_PROFILES
 
 pytestmark = pytest.mark.stack
@@ -104,3 +109,49 @@ def test_in_process_breakdown_times_every_part_of_a_signed_in_request(tmp_path):
 def test_in_process_takes_only_the_settings_a_process_can_have(stage):
     with pytest.raises(CommandError, match=stage):
         call_command("bench", "--in-process", "--profiles", stage)
+
+
+class CookieServer(http.server.BaseHTTPRequestHandler):
+    """Every answer sets a new session cookie (as a cookie session's write does) after a messages
+    cookie, and notes which cookie each request brought, per shopper (its csrftoken)."""
+
+    protocol_version = "HTTP/1.1"
+    served = itertools.count()
+    seen = collections.defaultdict(list)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        cookies = dict(part.split("=", 1) for part in self.headers["Cookie"].split("; "))
+        self.seen[cookies["csrftoken"]].append(cookies["sessionid"])
+        new = f"{cookies['csrftoken']}-{next(self.served)}"
+        self.send_response(302)
+        self.send_header("Set-Cookie", "messages=m; Path=/")
+        self.send_header("Set-Cookie", f"sessionid={new}; HttpOnly; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_writes_of_a_cookie_session_send_the_cookie_the_last_answer_set(tmp_path):
+    """follow.lua: one shopper per connection, each request with the session cookie of the answer
+    before it, and the requests file left with each shopper's last cookie for the next run."""
+    require_binary("wrk")
+    requests = tmp_path / "add.requests"
+    requests.write_text(
+        "".join(
+            Request("POST", "/cart/add/1/", f"csrftoken={s}; sessionid={s}-start", "q=1").line() for s in "ab"
+        )
+    )
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), CookieServer) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        result = run_wrk(f"http://127.0.0.1:{server.server_port}/", requests, 1, 2, follow="sessionid")
+        server.shutdown()
+    assert result["errors"] == 0 and result["requests"] > 10
+    for shopper in "ab":
+        sent = CookieServer.seen[shopper]
+        assert sent[0] == f"{shopper}-start" and len(sent) > 5
+        assert all(cookie.startswith(f"{shopper}-") for cookie in sent)  # never another shopper's
+        assert len(set(sent)) == len(sent)  # never one sent twice: each answer's cookie, once
+    assert "-start" not in requests.read_text()

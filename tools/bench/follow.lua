@@ -1,0 +1,53 @@
+-- wrk script for `manage.py bench`: a cookie session's writes, sent as a browser sends them.
+-- Usage: wrk -tN -cN ... -s follow.lua URL -- REQUESTS_FILE SESSION-COOKIE-NAME
+-- requests.lua's requests and report, but each thread (one connection each) writes as one shopper
+-- of the file and sends the session cookie the last answer set. A cookie session gets a new cookie
+-- at every write, and the shop refuses a write sent with one a later write replaced (its fence
+-- between two tabs, shop/core/session_lock.py): replayed, nearly every write would be that 409.
+-- Its own file because wrk parses every answer's headers for a script that has response(). When it
+-- ends, each shopper's first and last cookie go to the file $WRK_COOKIES (tab-separated), for the
+-- next run to start from the last: a replaced one would be refused again.
+
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "requests.lua")
+
+local report = done
+local lines, name, pattern, position, threads = nil, nil, nil, 0, {}
+first, cookie = nil, nil  -- globals: done() reads them with thread:get
+
+function setup(thread)
+  thread:set("index", #threads)
+  threads[#threads + 1] = thread
+end
+
+function done(summary, latency, requests)
+  report(summary, latency, requests)
+  local file = assert(io.open(os.getenv("WRK_COOKIES"), "w"))
+  for _, thread in ipairs(threads) do file:write(thread:get("first"), "\t", thread:get("cookie"), "\n") end
+  file:close()
+end
+
+function init(args)
+  local all, seen, cookies = read_requests(args[1]), {}, {}
+  for _, line in ipairs(all) do
+    if not seen[line.cookie] then seen[line.cookie] = true; cookies[#cookies + 1] = line.cookie end
+  end
+  cookie, lines = cookies[index % #cookies + 1], {}  -- this thread's shopper: the index-th cookie
+  first = cookie
+  for _, line in ipairs(all) do
+    if line.cookie == cookie then lines[#lines + 1] = line end
+  end
+  name = args[2]
+  pattern = name:gsub("%-", "%%-") .. "=([^;]*)"  -- "__Host-sessionid" has a "-"
+  position = math.random(#lines) - 1
+end
+
+function request()
+  position = position % #lines + 1
+  return format_request(lines[position], cookie)
+end
+
+function response(status, headers, body)
+  -- wrk keeps one value per header name: Django sets the session cookie after the messages one.
+  local value = headers["Set-Cookie"] and headers["Set-Cookie"]:match("^" .. pattern)
+  if value then cookie = cookie:gsub(pattern, name .. "=" .. value:gsub("%%", "%%%%"), 1) end
+end
