@@ -120,6 +120,8 @@ class RedisServer(Service):
         try:
             with self.client() as client:
                 return client.ping()
+        except redis.exceptions.MasterDownError:
+            return True  # up: a group's replica whose primary is not (yet) there serves no data
         except redis.RedisError:
             return False
 

@@ -114,7 +114,10 @@ def test_a_sign_in_the_primary_refuses_is_the_503_page_not_a_500(primary_missing
 
 
 def test_a_replica_that_lost_its_primary_serves_no_stale_reads(primary_missing_a_replica):
+    """And it counts as up: restarted while its primary is down (restart_redis), it comes back."""
     primary, replica = primary_missing_a_replica
     primary.stop()
     with replica.client() as client, pytest.raises(redis.ResponseError, match="Link with MASTER is down"):
         client.get("session")
+    replica.child.stop()
+    replica.start()  # waits until it answers
