@@ -19,9 +19,7 @@ from ..client import Shopper
 from ..stack.stack import Stack
 from .wrk import Request
 
-# One per wrk connection (--connections 12): under a cookie profile each connection writes as one
-# shopper, following the cookie its answers set (follow.lua).
-SHOPPERS = 12
+SHOPPERS = 4  # their carts and pages share the load
 CART_LINES = 3
 # Every ratio is to "healthz" of the same stage.
 CELLS = {
@@ -119,6 +117,11 @@ class Stage:
                 requests.append(Request("GET", PATHS[cell], cookie))
         return requests
 
+    def shopper_count(self, connections):
+        """How many shoppers to sign up: a cookie session's writes need one per wrk connection, each
+        following the cookie its answers set (follow.lua); elsewhere a few share the load."""
+        return connections if self.cookie_to_follow("add") and "add" in self.cells else SHOPPERS
+
     def cookie_to_follow(self, cell):
         """The session cookie's name where wrk must send the cookie each answer set (follow.lua):
         a cookie session's writes, which the shop refuses with a replaced cookie; else None."""
@@ -165,7 +168,7 @@ def running(stages, options, folder):
             stage.stack = on_exit.enter_context(stack)
             products = stack.python(FOR_SALE)
             stage.for_sale = [(f"/p/{slug}/", product_id) for product_id, slug in products]
-            for k in range(SHOPPERS):
+            for k in range(stage.shopper_count(options["connections"])):
                 shopper, visitor = Shopper(stack.url, "bench"), Shopper(stack.url, "visitor")
                 shopper.sign_up()
                 for each in (shopper, visitor):
