@@ -91,6 +91,9 @@ class RedisLocks:
     def mark_replaced(self, name, ttl):
         self.cache.set(f"session-replaced:{name}", 1, timeout=ttl)
 
+    def unmark(self, name):
+        self.cache.delete(f"session-replaced:{name}")
+
     def replaced(self, name):
         return self.cache.get(f"session-replaced:{name}") is not None
 
@@ -159,6 +162,10 @@ class DatabaseLocks:
         found = lock_statements().expires.first([lock_name(f"replaced:{name}")])
         return found is not None and found[0] > timezone.now()
 
+    @classmethod
+    def unmark(cls, name):
+        cls.release((lock_name(f"replaced:{name}"), "replaced"))
+
     @staticmethod
     def release(handle):
         name, token = handle
@@ -226,6 +233,10 @@ def session_lock(get_response):
             session = getattr(request, "session", None)
             if session is not None and session.session_key != cookie:
                 store.mark_replaced(name, settings.SHOP_SESSION_LOCK_TTL + settings.SHOP_SESSION_LOCK_WAIT)
+                # The new cookie is good whatever came before: a signed cookie of the same session
+                # data signed in the same second is the very string an earlier write replaced.
+                if session.session_key:
+                    store.unmark(lock_name(session.session_key))
             return response
         finally:
             store.release(held)
