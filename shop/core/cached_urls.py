@@ -4,10 +4,11 @@ Django's ``reverse()`` asks three thread locals (the active language, the script
 conf: asgiref's ``Local``, about 2 µs each) and walks the resolver on every call, and a signed-in
 page calls it often: the header's five links on every page, and on the cart page three more per line
 (the product, its update and remove forms), 14 calls for three lines. Measured in one process on
-this 2-core machine, ``reverse("cart:add", args=[5])`` took 23 µs and this one 3 µs
-(``timeit``, 20,000 calls each, idle). What decides a URL is the view name, its arguments, the URL
-conf and the script prefix, and the last two are part of the key: no pattern of the shop is
-translated (no ``i18n_patterns``), so the language plays no part, and the URL conf is loaded once.
+this 2-core machine, ``reverse("cart:add", args=[5])`` took 30-44 µs and this one 5-7 µs
+(``timeit``, 20,000 calls each, three rounds, load about 2). What decides a URL is the view
+name, its arguments, the URL conf and the script prefix, and the last two are part of the key:
+no pattern of the shop is translated (no ``i18n_patterns``), so the language plays no part, and
+the URL conf is loaded once.
 
 ``{% load shop_urls %}`` gives a template this ``{% url %}`` instead of Django's (the same syntax;
 no ``current_app``: the shop runs no second instance of an app). The admin keeps Django's.
