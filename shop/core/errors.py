@@ -18,11 +18,15 @@ from . import metrics
 STORE_DOWN = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError, ReadOnlyError, MasterDownError)
 
 
+def too_few_replicas(error):
+    """Whether ``error`` is a group's primary refusing a write (``min-replicas-to-write``); redis-py has
+    no class of its own for it (a pipeline's error names the command first)."""
+    return isinstance(error, ResponseError) and "NOREPLICAS" in str(error)
+
+
 def store_down(error):
     """Whether ``error`` means the session store cannot answer now (django-redis re-raises Redis's own)."""
-    return isinstance(error, STORE_DOWN) or (
-        isinstance(error, ResponseError) and str(error).startswith("NOREPLICAS")
-    )
+    return isinstance(error, STORE_DOWN) or too_few_replicas(error)
 
 
 @requires_csrf_token

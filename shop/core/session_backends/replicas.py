@@ -11,6 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from shop.core import metrics
+from shop.core.errors import too_few_replicas
 
 WAIT_MILLISECONDS = 500
 
@@ -38,7 +39,7 @@ def wait_for_replicas(client, wanted, write, milliseconds=WAIT_MILLISECONDS):
     try:
         *_, acknowledged = pipeline.execute()
     except ResponseError as error:
-        refused = "NOREPLICAS" in str(error)
+        refused = too_few_replicas(error)
         metrics.replica_wait("too_few_replicas" if refused else "demoted")
         reason = "had too few replicas in sync" if refused else "was demoted"
         raise RedisConnectionError(f"the session write's primary {reason}: {error}") from error
