@@ -252,21 +252,32 @@ STORAGES = {
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
+# The shop's own templates (templates/) are Jinja2's (shop/core/jinja.py says why); the admin's
+# are Django's, found in the apps. The Jinja2 engine comes first: Django's error views find 404.html
+# and the others there.
+CONTEXT_PROCESSORS = [
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
+    "shop.cart.context_processors.cart",
+    "shop.core.context_processors.served_by",
+]
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "shop.core.jinja.environment",
+            "context_processors": [*CONTEXT_PROCESSORS, "shop.core.jinja.csrf"],
+        },
+    },
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
         "APP_DIRS": True,
         "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "shop.cart.context_processors.cart",
-                "shop.core.context_processors.served_by",
-            ]
+            "context_processors": ["django.template.context_processors.request", *CONTEXT_PROCESSORS],
         },
-    }
+    },
 ]
 
 # SECURITY

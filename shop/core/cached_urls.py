@@ -10,8 +10,8 @@ name, its arguments, the URL conf and the script prefix, and the last two are pa
 no pattern of the shop is translated (no ``i18n_patterns``), so the language plays no part, and
 the URL conf is loaded once.
 
-``{% load shop_urls %}`` gives a template this ``{% url %}`` instead of Django's (the same syntax;
-no ``current_app``: the shop runs no second instance of an app). The admin keeps Django's.
+The shop's templates call it as ``url()`` (``shop.core.jinja``; no ``current_app``: the shop runs
+no second instance of an app). The admin keeps Django's ``{% url %}``.
 """
 
 from functools import lru_cache

@@ -1,6 +1,7 @@
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
+from .cached_urls import reverse
 from .middleware import served_by_label
 
 

@@ -78,7 +78,7 @@ def signed_in_lab_page(settings, user, name):
 @pytest.mark.django_db
 def test_lab_page_shows_what_a_signed_cookie_carries(settings, user):
     page, size = signed_in_lab_page(settings, user, "signed_cookies")
-    assert f"&quot;_auth_user_id&quot;: &quot;{user.pk}&quot;" in page
+    assert f"&#34;_auth_user_id&#34;: &#34;{user.pk}&#34;" in page
     assert f"{size} bytes" in page
 
 
@@ -100,7 +100,7 @@ def test_lab_page_survives_a_forged_cookie(client, settings, name):
     page = response.content.decode()
     assert "This server does not accept this cookie" in page
     # What it claims is readable by anyone, whatever the server makes of it.
-    assert "&quot;_auth_user_id&quot;: &quot;1&quot;" in page
+    assert "&#34;_auth_user_id&#34;: &#34;1&#34;" in page
 
 
 @pytest.mark.django_db
