@@ -1,9 +1,10 @@
--- wrk script for `manage.py bench`: a cookie session's writes, sent as a browser sends them.
+-- wrk script for `manage.py bench`: session writes, sent as a browser tab sends them.
 -- Usage: wrk -tN -cN ... -s follow.lua URL -- REQUESTS_FILE SESSION-COOKIE-NAME
 -- requests.lua's requests and report, but each thread (one connection each) writes as one shopper
--- of the file and sends the session cookie the last answer set. A cookie session gets a new cookie
--- at every write, and the shop refuses a write sent with one a later write replaced (its fence
--- between two tabs, shop/core/session_lock.py): replayed, nearly every write would be that 409.
+-- of the file and sends the session cookie the last answer set. One shopper per connection: no two
+-- writes of one session overlap and wait for its lock (tools/bench/stages.py). A cookie session gets
+-- a new cookie at every write, and the shop refuses a write sent with one a later write replaced (its
+-- fence between two tabs, shop/core/session_lock.py): replayed, nearly every write would be that 409.
 -- Its own file because wrk parses every answer's headers for a script that has response(). When it
 -- ends, each shopper's first and last cookie go to the file $WRK_COOKIES (tab-separated), for the
 -- next run to start from the last: a replaced one would be refused again.
