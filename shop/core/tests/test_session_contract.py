@@ -17,7 +17,7 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.test import override_settings
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -197,6 +197,16 @@ def test_saving_a_new_session_over_an_existing_key_raises_create_error(engine, s
     with pytest.raises(CreateError):
         intruder.save(must_create=True)
     assert loaded(store, key) == {"a": 1}
+
+
+def test_a_write_to_a_session_ended_elsewhere_is_refused_and_does_not_bring_it_back(engine, store):
+    server_side_only(engine, "no server can end it: a copy of the cookie is the session")
+    session = store(saved(store, {"cart": {"7": 2}}))
+    session["cart"] = {"7": 3}  # read, then changed
+    store().delete(session.session_key)  # meanwhile signed out on another server
+    with pytest.raises(UpdateError):
+        session.save()
+    assert loaded(store, session.session_key) == {}
 
 
 def test_create(store):
