@@ -49,6 +49,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.template import loader
 from django.utils import timezone
+from redis.lock import Lock
 
 from . import metrics
 from .models import SessionLock
@@ -61,13 +62,53 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 POLL_SECONDS = 0.02
 
 
+# What a store's acquire() answers when the cookie was replaced: no lock, a 409 at once.
+REPLACED = "replaced"
+
+
 def lock_name(cookie):
     """The lock's name: a hash of the session cookie, which itself never reaches the lock store."""
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
+class FencedLock(Lock):
+    """redis-py's lock, taken only while the cookie it is named after is not marked replaced: one
+    script, where taking the lock and then asking for the mark cost two round trips of a write's
+    six (the session read, Django's check that the session still exists and its write, the release)."""
+
+    lua_fenced_acquire = None
+    FENCED_ACQUIRE = """
+    if redis.call('exists', KEYS[2]) == 1 then return -1 end
+    if redis.call('set', KEYS[1], ARGV[1], 'nx', 'px', ARGV[2]) then return 1 end
+    return 0
+    """
+
+    class Replaced(Exception):
+        pass
+
+    def __init__(self, redis, name, mark, **options):
+        super().__init__(redis, name, **options)
+        self.mark = mark
+
+    def register_scripts(self):
+        super().register_scripts()
+        cls = type(self)
+        if cls.lua_fenced_acquire is None:
+            cls.lua_fenced_acquire = self.redis.register_script(cls.FENCED_ACQUIRE)
+
+    def do_acquire(self, token):
+        milliseconds = int(self.timeout * 1000)
+        taken = self.lua_fenced_acquire(
+            keys=[self.name, self.mark], args=[token, milliseconds], client=self.redis
+        )
+        if taken == -1:
+            raise self.Replaced
+        return taken == 1
+
+
 class RedisLocks:
-    """redis-py's lock (SET NX PX with a random token; released by a script that checks the token)."""
+    """redis-py's lock (SET NX PX with a random token; released by a script that checks the token),
+    taken together with the check for a mark (``FencedLock``)."""
 
     def __init__(self):
         from django.core.cache import caches
@@ -80,11 +121,20 @@ class RedisLocks:
     def acquire(self, name, ttl, wait):
         # A Redis outage raises here, before the session is read: the 500 handler answers 503. So
         # does a primary that refuses writes (too few replicas in sync, or demoted by a failover).
-        lock = self.cache.lock(
-            f"session-lock:{name}", timeout=ttl, sleep=POLL_SECONDS, blocking_timeout=wait, thread_local=False
+        client = self.cache.client
+        lock = FencedLock(
+            client.get_client(write=True),
+            client.make_key(f"session-lock:{name}"),
+            client.make_key(f"session-replaced:{name}"),
+            timeout=ttl,
+            sleep=POLL_SECONDS,
+            blocking_timeout=wait,
+            thread_local=False,
         )
         try:
             return lock if lock.acquire() else None
+        except FencedLock.Replaced:
+            return REPLACED
         except self.refusals as error:
             raise self.unavailable(f"the session lock's primary refused the write: {error}") from error
 
@@ -93,9 +143,6 @@ class RedisLocks:
 
     def unmark(self, name):
         self.cache.delete(f"session-replaced:{name}")
-
-    def replaced(self, name):
-        return self.cache.get(f"session-replaced:{name}") is not None
 
     def release(self, lock):
         try:
@@ -121,6 +168,9 @@ class DatabaseLocks:
             if time.monotonic() + POLL_SECONDS > give_up:
                 return None
             time.sleep(POLL_SECONDS)
+        if self.replaced(name):  # asked while the lock is held: a mark is made by the request holding it
+            self.release((name, token))
+            return REPLACED
         return name, token
 
     @staticmethod
@@ -224,11 +274,9 @@ def session_lock(get_response):
             return get_response(request)
         name = lock_name(cookie)
         held = store.acquire(name, settings.SHOP_SESSION_LOCK_TTL, settings.SHOP_SESSION_LOCK_WAIT)
-        if held is None:
+        if held is None or held is REPLACED:
             return session_busy()
         try:
-            if store.replaced(name):
-                return session_busy()
             response = get_response(request)  # SessionMiddleware has saved the session when this returns
             session = getattr(request, "session", None)
             if session is not None and session.session_key != cookie:
