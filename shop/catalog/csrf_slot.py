@@ -11,8 +11,9 @@ nginx fills the slot in every answer, cached or not, with a token Django issued 
 visitor (nginx/catalog_cache.conf.template; docs/SECURITY.md, "CSRF on cached pages").
 """
 
-from django.middleware.csrf import get_token
 from django.utils.safestring import mark_safe
+
+from shop.core.jinja import page_token
 
 # Cannot come from the catalog's own text: product names and descriptions are HTML-escaped.
 SLOT = mark_safe("<csrf-token>")
@@ -27,4 +28,4 @@ def fill(html, request):
     """``html`` with the visitor's CSRF token in the slot, unless nginx fills it."""
     if SLOT not in html or left_to_the_balancer(request):
         return html
-    return mark_safe(html.replace(SLOT, get_token(request)))  # noqa: S308 (the token is [a-zA-Z0-9])
+    return mark_safe(html.replace(SLOT, page_token(request)))  # noqa: S308 (the token is [a-zA-Z0-9])

@@ -3,6 +3,7 @@
 import datetime
 import re
 
+import pytest
 from django.template import engines
 from django.test import RequestFactory
 from django.utils import timezone
@@ -50,3 +51,11 @@ def test_a_page_rendered_without_its_request_still_renders():
     html = jinja2.get_template("409.html").render({})
     assert "Still busy with your other request" in html
     assert 'href="/accounts/login/"' in html
+
+
+@pytest.mark.django_db
+def test_a_signed_in_product_page_shows_one_token_in_both_its_forms(shopper_client, product):
+    """The product body's form (its cached slot) and the header's log-out form."""
+    html = shopper_client.get(product.get_absolute_url()).text
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]{64})"', html)
+    assert len(tokens) == 2 and len(set(tokens)) == 1
