@@ -141,10 +141,10 @@ class RedisLocks:
     def mark_replaced(self, name, ttl):
         self.cache.set(f"session-replaced:{name}", 1, timeout=ttl)
 
-    def unmark(self, name):
-        self.cache.delete(f"session-replaced:{name}")
-
-    def release(self, lock):
+    def release(self, lock, unmark=None):
+        """Release ``lock``, and forget the mark of the cookie ``unmark`` names (``lock_name``), if any."""
+        if unmark:
+            self.cache.delete(f"session-replaced:{unmark}")
         try:
             lock.release()
         except self.release_errors:  # expired (and maybe taken over), or Redis went away: the TTL frees it
@@ -212,18 +212,17 @@ class DatabaseLocks:
         found = lock_statements().expires.first([lock_name(f"replaced:{name}")])
         return found is not None and found[0] > timezone.now()
 
-    @classmethod
-    def unmark(cls, name):
-        cls.release((lock_name(f"replaced:{name}"), "replaced"))
-
     @staticmethod
-    def release(handle):
+    def release(handle, unmark=None):
+        """Release the lock ``handle``, and forget the mark of the cookie ``unmark`` names, in one statement
+        (every write of a cookie session does both)."""
         name, token = handle
+        mark = lock_name(f"replaced:{unmark}") if unmark else None  # NULL: no row
         try:
             # Expired locks of other sessions go too: they are free anyway, and so the table holds
             # only the locks of requests in flight, with no clean-up job.
             with connection.cursor() as cursor:
-                cursor.execute(lock_statements().release, [name, token, expiry(timezone.now())])
+                cursor.execute(lock_statements().release, [name, token, mark, expiry(timezone.now())])
         except DatabaseError:
             logger.warning("session lock %s was not released", name, exc_info=True)
 
@@ -241,7 +240,7 @@ def lock_statements():
         insert=f"INSERT INTO {table} ({name}, {token}, {expires}) VALUES (%s, %s, %s)",  # noqa: S608
         take_over=f"UPDATE {table} SET {token} = %s, {expires} = %s WHERE {name} = %s AND {expires} <= %s",  # noqa: S608
         prolong=f"UPDATE {table} SET {expires} = %s WHERE {name} = %s",  # noqa: S608
-        release=f"DELETE FROM {table} WHERE ({name} = %s AND {token} = %s) OR {expires} < %s",  # noqa: S608
+        release=f"DELETE FROM {table} WHERE ({name} = %s AND {token} = %s) OR {name} = %s OR {expires} < %s",  # noqa: S608
     )
 
 
@@ -276,6 +275,7 @@ def session_lock(get_response):
         held = store.acquire(name, settings.SHOP_SESSION_LOCK_TTL, settings.SHOP_SESSION_LOCK_WAIT)
         if held is None or held is REPLACED:
             return session_busy()
+        unmark = None
         try:
             response = get_response(request)  # SessionMiddleware has saved the session when this returns
             session = getattr(request, "session", None)
@@ -284,9 +284,9 @@ def session_lock(get_response):
                 # The new cookie is good whatever came before: a signed cookie of the same session
                 # data signed in the same second is the very string an earlier write replaced.
                 if session.session_key:
-                    store.unmark(lock_name(session.session_key))
+                    unmark = lock_name(session.session_key)
             return response
         finally:
-            store.release(held)
+            store.release(held, unmark)
 
     return middleware
