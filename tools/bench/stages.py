@@ -130,7 +130,7 @@ class Stage:
         three tabs of one shopper queueing for the session's lock (shop/core/session_lock.py). With
         four shoppers sharing twelve connections, as the other cells do, a write waited for the lock
         and each try cost a round trip: 6.2-8.3 ms of the servers' CPU per cache or db write against
-        5.3-6.1 ms one shopper per connection (one run each). And a cookie session's write is refused
+        5.3-6.1 ms one shopper per connection (two rounds each). And a cookie session's write is refused
         when sent with a cookie that a later write replaced.
         """
         return settings.SESSION_COOKIE_NAME if cell == "add" else None
