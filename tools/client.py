@@ -203,6 +203,17 @@ class Shopper:
             raise ShopperError(f"sign-up failed: {self.steps[-1]}", response)
         return self
 
+    def log_in(self):
+        """Log in on a new session (the browser's cookies are dropped first), so with an empty cart;
+        raises ShopperError when it did not."""
+        self.browser.cookies.clear()
+        fields = {"username": self.username, "password": self.password}
+        response = self.submit("log in", "/accounts/login/", "/accounts/login/", fields)
+        if not (response and response.status_code == 302):
+            raise ShopperError(f"login failed: {self.steps[-1]}", response)
+        self.lines = {}
+        return self
+
     def _change_cart(self, step, page, action, fields, required):
         """Post a cart form; True when the shop did (it sends back to /cart/)."""
         response = self.submit(step, page, action, fields)

