@@ -30,16 +30,14 @@ def run_cells(stages, options, folder, say):
             plans.append((stage, name, path))
     for stage, name, path in plans:
         if options["warmup"] and name != "nginx":  # templates, connections and caches warm in every worker
-            if stage.signs_in_afresh(name):
-                stage.sign_in_afresh(name, path)
+            stage.before_run(name, path)
             run_wrk(
                 stage.stack.url, path, options["warmup"], options["connections"], stage.cookie_to_follow(name)
             )
     runs = collections.defaultdict(list)
     for round_number in range(1, options["runs"] + 1):
         for stage, name, path in plans:
-            if stage.signs_in_afresh(name):  # before the run's CPU is counted
-                stage.sign_in_afresh(name, path)
+            stage.before_run(name, path)  # before the run's CPU is counted
             result = measured_run(stage.stack, path, options, stage.cookie_to_follow(name))
             runs[stage.name, name].append(result)
             say(

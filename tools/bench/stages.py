@@ -135,18 +135,17 @@ class Stage:
         """
         return settings.SESSION_COOKIE_NAME if cell == "add" else None
 
-    def signs_in_afresh(self, cell):
-        """Whether each run of ``cell`` starts from sessions signed in anew: a cookie session's writes.
+    def before_run(self, cell, path):
+        """Before each run of ``cell`` (its requests in ``path``): a cookie session's writes start from
+        sessions signed in anew, whose cookies the requests are written again with.
 
         wrk ends a run with a write in flight on each connection. One that lands signs a new cookie and
         marks the last one wrk saw replaced, so a run that started from it got 409s until the mark
         expired (SHOP_SESSION_LOCK_TTL + _WAIT, 25 s): 2,554 of 3,475 writes of encrypted_cookies in
         stop 27's full bench, whose cookie changes at every write.
         """
-        return self.cookie_to_follow(cell) is not None and profile_named(self.profile).in_cookie
-
-    def sign_in_afresh(self, cell, path):
-        """Log every shopper in on a new session and write ``cell``'s requests with their cookies."""
+        if self.cookie_to_follow(cell) is None or not profile_named(self.profile).in_cookie:
+            return
         for shopper in self.shoppers:
             shopper.log_in()
         path.write_text("".join(request.line() for request in self.requests(cell)))

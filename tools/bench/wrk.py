@@ -14,7 +14,7 @@ from pathlib import Path
 from ..stack.children import StackError, find_binary
 
 SCRIPT = Path(__file__).with_name("requests.lua")
-FOLLOW = Path(__file__).with_name("follow.lua")  # a cookie session's writes
+FOLLOW = Path(__file__).with_name("follow.lua")  # the writes: a shopper per connection
 RESULT_PREFIX = "WRK-RESULT "
 TIMEOUT = 10  # seconds: a slower response counts as a timeout error
 
